@@ -1,0 +1,112 @@
+"""Raw scans of input files in DuckDB, and checks that name the first bad row.
+
+A scan yields the file's columns as text (CSV) or as stored (Parquet), under their header
+names. Checks run as one aggregate query; only when one fails is the offending row looked up
+(the row number lookup is slower, and only the error path pays for it).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from aifinops.errors import BadInputError
+from aifinops.ingest.sniff import SourceInfo
+from aifinops.lake.duck import DuckSession, QueryError, quote_ident, quote_literal
+
+
+def scan_sql(info: SourceInfo) -> str:
+    """Return a FROM-clause source that reads ``info`` with its header names as columns."""
+    path = quote_literal(str(info.path))
+    if info.kind == "parquet":
+        return f"read_parquet({path})"
+    positional = ", ".join(f"{quote_literal(f'c{i}')}: 'VARCHAR'" for i in range(len(info.columns)))
+    compression = quote_literal(info.compression or "none")
+    reader = (
+        f"read_csv({path}, header=true, delim=',', quote='\"', escape='\"', all_varchar=true, "
+        f"auto_detect=false, strict_mode=true, null_padding=false, compression={compression}, "
+        f"columns={{{positional}}})"
+    )
+    renames = ", ".join(f"c{i} AS {quote_ident(name)}" for i, name in enumerate(info.columns))
+    return f"(SELECT {renames} FROM {reader})"
+
+
+@dataclass(frozen=True)
+class Check:
+    """A row condition that makes a file bad input, with how to explain it."""
+
+    column: str
+    condition: str  # SQL, true on a bad row
+    shown: str  # SQL of the value to show the user
+    message: str
+    expected: str
+    fix: str
+
+
+def run_checks(session: DuckSession, info: SourceInfo, source: str, checks: list[Check]) -> int:
+    """Run ``checks`` over ``source``; raise for the first failing row, return the row count.
+
+    Raises:
+        BadInputError: naming the file, 1-based data row, column, value, expectation and fix.
+    """
+    if not checks:
+        return int(read(session, info, f"SELECT count(*) FROM {source}")[0][0])
+    flags = ", ".join(f"bool_or({c.condition})" for c in checks)
+    row = read(session, info, f"SELECT count(*), {flags} FROM {source}")[0]
+    for check, bad in zip(checks, row[1:], strict=True):
+        if bad:
+            _raise_first(session, info, source, check)
+    return int(row[0])
+
+
+def _raise_first(session: DuckSession, info: SourceInfo, source: str, check: Check) -> None:
+    found = read(
+        session,
+        info,
+        f"SELECT rn, shown FROM (SELECT row_number() OVER () AS rn, {check.condition} AS bad, "
+        f"CAST({check.shown} AS VARCHAR) AS shown FROM {source}) WHERE bad ORDER BY rn LIMIT 1",
+    )
+    row, shown = found[0] if found else (None, None)
+    message = check.message.format(value=shown)
+    raise BadInputError(
+        message, file=str(info.path), row=row, column=check.column,
+        expected=check.expected, fix=check.fix,
+    )
+
+
+def read(session: DuckSession, info: SourceInfo, sql: str) -> list[tuple[object, ...]]:
+    """Run ``sql`` over a scan of ``info``, turning reader failures into BadInputError."""
+    try:
+        return session.rows(sql)
+    except QueryError as exc:
+        raise bad_file(info, exc) from exc
+
+
+_LINE = re.compile(r"CSV Error on Line: (\d+)")
+_EXPECTED = re.compile(r"Expected Number of Columns: (\d+) Found: (\d+)")
+
+
+def bad_file(info: SourceInfo, exc: QueryError) -> BadInputError:
+    """Explain a DuckDB failure to read ``info`` in the user's terms."""
+    text = str(exc)
+    if "GZIP" in text.upper() or "gzip" in text:
+        return BadInputError(
+            "the gzip stream ends early or is corrupt",
+            file=str(info.path), expected="a complete gzip file",
+            fix="download or export the file again; it was truncated.",
+        )
+    line = _LINE.search(text)
+    counts = _EXPECTED.search(text)
+    if line:
+        detail = (f"the row has {counts.group(2)} fields, the header {counts.group(1)}"
+                  if counts else text.splitlines()[0])
+        return BadInputError(
+            f"malformed CSV: {detail}",
+            file=str(info.path), row=int(line.group(1)) - 1,
+            expected="comma-separated fields, one per header column, quoted with \"",
+            fix="check the row for an unquoted comma or a cut-off line; re-export the file.",
+        )
+    return BadInputError(
+        f"cannot read the file: {text.splitlines()[0]}",
+        file=str(info.path), fix="check that the file is complete CSV or Parquet.",
+    )

@@ -1,0 +1,146 @@
+"""Look at a file before reading it: its kind, header or schema, and obvious breakage."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from aifinops.errors import BadInputError
+
+_CSV_SUFFIXES = (".csv", ".csv.gz", ".txt", ".txt.gz")
+_OTHER_DELIMITERS = (";", "\t", "|")
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    """What sniffing found out about one input file."""
+
+    path: Path
+    kind: str  # "csv" or "parquet"
+    compression: str | None  # "gzip" or None
+    columns: tuple[str, ...]
+    column_types: tuple[str, ...]  # Arrow type names for Parquet; "string" for CSV
+
+    @property
+    def name(self) -> str:
+        """Return the file's name (no directories)."""
+        return self.path.name
+
+
+def sniff(path: Path) -> SourceInfo:
+    """Return the kind and columns of ``path``.
+
+    Raises:
+        BadInputError: when the file is missing, empty, not CSV/Parquet, or visibly broken.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise BadInputError(
+            "no such file", file=str(path), fix="check the path; a folder is read file by file."
+        )
+    lower = path.name.lower()
+    if lower.endswith(".parquet") or _is_parquet(path):
+        return _sniff_parquet(path)
+    if lower.endswith(_CSV_SUFFIXES) or _looks_like_text(path):
+        return _sniff_csv(path, compression="gzip" if _is_gzip(path) else None)
+    raise BadInputError(
+        "not a CSV, CSV.gz or Parquet file",
+        file=str(path),
+        expected="a FOCUS export as .csv, .csv.gz or .parquet",
+        fix="export the cost data as CSV or Parquet; see docs/ingest.md.",
+    )
+
+
+def _is_parquet(path: Path) -> bool:
+    with open(path, "rb") as fh:
+        return fh.read(4) == b"PAR1"
+
+
+def _is_gzip(path: Path) -> bool:
+    with open(path, "rb") as fh:
+        return fh.read(2) == b"\x1f\x8b"
+
+
+def _looks_like_text(path: Path) -> bool:
+    if _is_gzip(path):
+        return True
+    with open(path, "rb") as fh:
+        head = fh.read(4096)
+    return b"\x00" not in head and bool(head)
+
+
+def _sniff_parquet(path: Path) -> SourceInfo:
+    import pyarrow.parquet as pq
+
+    try:
+        schema = pq.read_schema(path)
+    except Exception as exc:  # noqa: BLE001 - pyarrow raises several types for bad files
+        raise BadInputError(
+            f"cannot read the Parquet file: {exc}",
+            file=str(path),
+            fix="re-export the file; it may be truncated or not Parquet.",
+        ) from exc
+    return SourceInfo(
+        path, "parquet", None, tuple(schema.names), tuple(str(t) for t in schema.types)
+    )
+
+
+def _sniff_csv(path: Path, *, compression: str | None) -> SourceInfo:
+    header_line = _first_line(path, compression)
+    if not header_line.strip():
+        raise BadInputError(
+            "the file is empty or its first line is blank",
+            file=str(path),
+            row=0,
+            expected="a header line naming the columns",
+            fix="export the file again with a header row.",
+        )
+    columns = tuple(next(csv.reader([header_line])))
+    if len(columns) == 1:
+        _reject_other_delimiter(path, header_line)
+    return SourceInfo(path, "csv", compression, columns, tuple("string" for _ in columns))
+
+
+def _first_line(path: Path, compression: str | None) -> str:
+    try:
+        if compression == "gzip":
+            with gzip.open(path, "rb") as gz:
+                raw = gz.readline(1 << 20)
+        else:
+            with open(path, "rb") as fh:
+                raw = fh.readline(1 << 20)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise BadInputError(
+            f"the gzip stream cannot be read ({exc})",
+            file=str(path),
+            expected="a complete gzip file",
+            fix="download or export the file again; it is truncated or corrupt.",
+        ) from exc
+    try:
+        return io.TextIOWrapper(io.BytesIO(raw), encoding="utf-8-sig").read().rstrip("\r\n")
+    except UnicodeDecodeError as exc:
+        raise BadInputError(
+            "the header is not UTF-8 text",
+            file=str(path),
+            row=0,
+            expected="UTF-8 CSV",
+            fix="save the file as UTF-8 CSV.",
+        ) from exc
+
+
+def _reject_other_delimiter(path: Path, header_line: str) -> None:
+    for delimiter in _OTHER_DELIMITERS:
+        if header_line.count(delimiter) >= 2:
+            shown = "TAB" if delimiter == "\t" else repr(delimiter)
+            raise BadInputError(
+                f"the header is one column holding {shown} separators",
+                file=str(path),
+                row=0,
+                expected="comma-separated columns",
+                fix=f"save the file comma-separated (it uses {shown}), e.g. "
+                "re-export it, or convert it with a spreadsheet's 'CSV (comma delimited)'.",
+            )

@@ -1,0 +1,132 @@
+"""The analysis engine seam: an Ibis backend over the lake (DuckDB by default, or PySpark).
+
+Analyses are Ibis expressions over :meth:`Engine.costs`; :meth:`Engine.execute` runs them on
+the chosen backend and returns Arrow tables whose types are the same on every engine.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import ibis
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from aifinops.errors import EngineError
+from aifinops.focus import lake_schema
+from aifinops.lake.store import Lake
+
+log = logging.getLogger(__name__)
+
+ENGINES = ("duckdb", "pyspark")
+_SPARK_LOCK = threading.Lock()
+_SPARK_SESSION: Any = None
+
+
+class Engine:
+    """An Ibis backend bound to a lake."""
+
+    def __init__(self, name: str, backend: Any, lake: Lake) -> None:
+        self.name = name
+        self.backend = backend
+        self.lake = lake
+
+    def costs(self) -> ibis.Table:
+        """Return the lake's cost rows as an Ibis table (empty, but typed, when none exist)."""
+        files = [str(p) for p in self.lake.data_files()]
+        if not files:
+            return ibis.memtable(lake_schema().empty_table())
+        if self.name == "duckdb":
+            return self.backend.read_parquet(files, hive_partitioning=False, union_by_name=True)
+        return self.backend.read_parquet(files)
+
+    def execute(self, expr: ibis.Expr) -> pa.Table:
+        """Execute ``expr`` and return an Arrow table with engine-independent types."""
+        try:
+            table = self.backend.to_pyarrow(expr)
+        except Exception as exc:  # noqa: BLE001 - any backend failure becomes one error type
+            raise EngineError(f"The {self.name} engine failed: {exc}") from exc
+        return normalise_types(table)
+
+    def close(self) -> None:
+        """Release the backend (the shared Spark session stays up for reuse)."""
+        if self.name == "duckdb":
+            self.backend.disconnect()
+
+
+def normalise_types(table: pa.Table) -> pa.Table:
+    """Give timestamps UTC and make types equal across engines."""
+    columns = []
+    for name, col in zip(table.column_names, table.columns, strict=True):
+        if pa.types.is_timestamp(col.type):
+            if col.type.tz is None:
+                col = pc.assume_timezone(col, "UTC")
+            col = col.cast(pa.timestamp("us", tz="UTC"))
+        elif pa.types.is_large_string(col.type):
+            col = col.cast(pa.string())
+        columns.append(col)
+        del name
+    return pa.table(columns, names=table.column_names)
+
+
+def _connect_duckdb() -> Any:
+    con = ibis.duckdb.connect()
+    con.raw_sql("SET TimeZone='UTC'")
+    return con
+
+
+def spark_session() -> Any:
+    """Return the process-wide local Spark session (``local[2]``, UTC), starting it once."""
+    global _SPARK_SESSION
+    with _SPARK_LOCK:
+        if _SPARK_SESSION is None:
+            try:
+                from pyspark.sql import SparkSession
+            except ImportError as exc:
+                raise EngineError(
+                    "The pyspark engine needs PySpark. To fix: pip install 'aifinops[spark]' "
+                    "(and a Java 17+ runtime)."
+                ) from exc
+            _SPARK_SESSION = (
+                SparkSession.builder.master("local[2]")
+                .appName("aifinops")
+                .config("spark.sql.session.timeZone", "UTC")
+                .config("spark.ui.enabled", "false")
+                .config("spark.sql.shuffle.partitions", "4")
+                .config("spark.driver.memory", "2g")
+                .getOrCreate()
+            )
+            _SPARK_SESSION.sparkContext.setLogLevel("ERROR")
+        return _SPARK_SESSION
+
+
+def _connect_pyspark() -> Any:
+    return ibis.pyspark.connect(spark_session())
+
+
+_CONNECTORS: dict[str, Callable[[], Any]] = {
+    "duckdb": _connect_duckdb,
+    "pyspark": _connect_pyspark,
+}
+
+
+def connect(lake: Lake, *, engine: str = "duckdb") -> Engine:
+    """Connect an analysis engine to ``lake``.
+
+    Args:
+        lake: the lake to read.
+        engine: ``duckdb`` (default, in-process) or ``pyspark`` (local[2]).
+
+    Raises:
+        EngineError: for an unknown engine or one that cannot start.
+    """
+    try:
+        connector = _CONNECTORS[engine]
+    except KeyError:
+        raise EngineError(
+            f"Unknown engine {engine!r}. Expected one of: {', '.join(ENGINES)}."
+        ) from None
+    return Engine(engine, connector(), lake)

@@ -1,0 +1,100 @@
+"""Settings: where the lake is and which engine runs analyses.
+
+Precedence, highest first: the command-line flag (``--lake``, ``--engine``), the environment
+(``AIFINOPS_LAKE``, ``AIFINOPS_ENGINE``), the config file, then the defaults. The config file
+is ``$AIFINOPS_CONFIG`` when set, else ``./aifinops.yaml`` when present, else
+``~/.config/aifinops/config.yaml`` when present. ``docs/settings.md`` documents every field.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from aifinops.errors import ConfigError
+
+DEFAULT_LAKE = Path("~/.local/share/aifinops/lake")
+CONFIG_ENV = "AIFINOPS_CONFIG"
+LAKE_ENV = "AIFINOPS_LAKE"
+ENGINE_ENV = "AIFINOPS_ENGINE"
+
+
+class Settings(BaseModel):
+    """The configuration file's fields."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    lake: Path = Field(
+        default=DEFAULT_LAKE,
+        description="Directory of the lake (Parquet partitions and manifests).",
+    )
+    engine: Literal["duckdb", "pyspark"] = Field(
+        default="duckdb", description="Engine that runs analyses: duckdb or pyspark."
+    )
+
+
+def config_path() -> Path | None:
+    """Return the config file in force, or None when there is none."""
+    explicit = os.environ.get(CONFIG_ENV)
+    if explicit:
+        return Path(explicit).expanduser()
+    for candidate in (Path("aifinops.yaml"), Path("~/.config/aifinops/config.yaml").expanduser()):
+        if candidate.exists():
+            return candidate
+    return None
+
+
+def load_settings(*, lake: Path | str | None = None, engine: str | None = None) -> Settings:
+    """Return the settings in force, with flags overriding env, env overriding the file.
+
+    Raises:
+        ConfigError: when the config file is unreadable or has a bad field (file:line named).
+    """
+    data: dict[str, Any] = {}
+    path = config_path()
+    if path is not None:
+        data = _read_config(path)
+    if os.environ.get(LAKE_ENV):
+        data["lake"] = os.environ[LAKE_ENV]
+    if os.environ.get(ENGINE_ENV):
+        data["engine"] = os.environ[ENGINE_ENV]
+    if lake is not None:
+        data["lake"] = lake
+    if engine is not None:
+        data["engine"] = engine
+    try:
+        settings = Settings(**data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"])
+        where = f"{path}:{_line_of(path, field)}" if path else "settings"
+        raise ConfigError(f"{where}: {field}: {first['msg']}. See docs/settings.md.") from exc
+    return settings.model_copy(update={"lake": Path(settings.lake).expanduser()})
+
+
+def _read_config(path: Path) -> dict[str, Any]:
+    try:
+        loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"{path}: cannot read the config file: {exc}") from exc
+    if not isinstance(loaded, dict):
+        raise ConfigError(f"{path}:1: the config file must be a mapping of field: value.")
+    return loaded
+
+
+def _line_of(path: Path | None, field: str) -> int:
+    if path is None:
+        return 1
+    try:
+        node = yaml.compose(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return 1
+    if isinstance(node, yaml.MappingNode):
+        for key, _value in node.value:
+            if key.value == field.split(".")[0]:
+                return int(key.start_mark.line) + 1
+    return 1
