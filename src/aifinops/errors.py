@@ -67,7 +67,9 @@ class BadInputError(AifinopsError):
         where = []
         if self.file:
             where.append(str(self.file))
-        if self.row is not None:
+        if self.row == 0:
+            where.append("header")
+        elif self.row is not None:
             where.append(f"row {self.row}")
         if self.column:
             where.append(f"column {self.column}")

@@ -147,6 +147,10 @@ class Charge:
     unused: Decimal = ZERO
     gpu_count: Decimal | None = None
     story: str | None = None
+    zone: str | None = None
+    resource_name: str | None = None
+    resource_type: str | None = None
+    tags: dict[str, str] | None = None
 
     @property
     def month(self) -> str:

@@ -49,6 +49,8 @@ class PartitionResult:
 
     key: PartitionKey
     status: str
+    provider_name: str
+    billing_account_id: str
     rows: int
     billed_cost: Decimal
     effective_cost: Decimal
@@ -190,8 +192,9 @@ def _write(
             unchanged = (old is not None and old.source_digests() == digests
                          and old.schema_version == LAKE_SCHEMA_VERSION)
             report.partitions.append(PartitionResult(
-                key, "unchanged" if unchanged else "written", group["rows"], group["billed"],
-                group["effective"], group["billed"], group["currency"]))
+                key, "unchanged" if unchanged else "written", str(group["provider_name"]),
+                str(group["account"]), group["rows"], group["billed"], group["effective"],
+                group["billed"], group["currency"]))
             if not unchanged:
                 plans.append((key, group))
         to_write = [

@@ -41,7 +41,11 @@ class Engine:
             return ibis.memtable(lake_schema().empty_table())
         if self.name == "duckdb":
             return self.backend.read_parquet(files, hive_partitioning=False, union_by_name=True)
-        return self.backend.read_parquet(files)
+        # NOTE: ibis's PySpark read_parquet takes one glob, not a list; Spark takes a list.
+        frame = spark_session().read.parquet(*files)
+        name = f"aifinops_costs_{self.lake.version()}"
+        frame.createOrReplaceTempView(name)
+        return self.backend.table(name)
 
     def execute(self, expr: ibis.Expr) -> pa.Table:
         """Execute ``expr`` and return an Arrow table with engine-independent types."""
@@ -95,6 +99,7 @@ def spark_session() -> Any:
                 .appName("aifinops")
                 .config("spark.sql.session.timeZone", "UTC")
                 .config("spark.ui.enabled", "false")
+                .config("spark.ui.showConsoleProgress", "false")
                 .config("spark.sql.shuffle.partitions", "4")
                 .config("spark.driver.memory", "2g")
                 .getOrCreate()
