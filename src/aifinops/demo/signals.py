@@ -27,7 +27,7 @@ GPU_FACTS: dict[str, tuple[int, int]] = {
 
 
 def _iso(moment: datetime) -> str:
-    return f"{moment:%Y-%m-%dT%H:%M:%SZ}"
+    return moment.isoformat().replace("+00:00", "Z")
 
 
 def _gpu_model(res: Resource) -> str | None:
@@ -43,9 +43,12 @@ def _gpu_model(res: Resource) -> str | None:
 class Signals:
     """Writers of ``metrics/usage.csv`` and ``telemetry/gpu.csv``, fed one day at a time."""
 
-    def __init__(self, out_dir: Path, *, seed: int, scale: float) -> None:
+    def __init__(self, out_dir: Path, *, seed: int, scale: float, period_hours: int) -> None:
         self.seed = seed
-        self.step = timedelta(minutes=15 if scale >= 1 else 60)
+        # NOTE: small scales are for tests: sample as coarsely as the bill is written.
+        self.hours = period_hours
+        self.step = timedelta(hours=period_hours)
+        _ = scale
         self.metrics = CsvSink(out_dir / "metrics" / "usage.csv", METRICS_HEADER)
         self.telemetry = CsvSink(out_dir / "telemetry" / "gpu.csv", TELEMETRY_HEADER)
         self._energy: dict[tuple[str, int, int], int] = {}
@@ -56,7 +59,7 @@ class Signals:
         for res in resources:
             rng = random.Random(f"{self.seed}|{res.id}|{res.name}|{day:%Y%m%d}")
             model = _gpu_model(res)
-            for hour in range(24):
+            for hour in range(0, 24, self.hours):
                 moment = day + timedelta(hours=hour)
                 if instances_at(res, moment) == 0:
                     continue
@@ -69,17 +72,18 @@ class Signals:
         rows: list[tuple[str, float]] = []
         if res.util == "inference":
             wave = 0.6 + 0.4 * math.sin((moment.hour - 9) / 24 * 2 * math.pi)
-            requests = int(res.count * 1800 * wave * rng.uniform(0.85, 1.15))
+            requests = int(res.count * 1800 * self.hours * wave * rng.uniform(0.85, 1.15))
             rows += [("requests", requests), ("tokens_in", requests * rng.randint(180, 260)),
                      ("tokens_out", requests * rng.randint(90, 140))]
         elif labels.workload == "training" and self._training(res, moment):
             window = window_at(res, moment)
             key = f"{res.id}|{window[0] if window else ''}"
-            epoch = self._epochs.get(key, 0.0) + 0.05
+            epoch = self._epochs.get(key, 0.0) + 0.05 * self.hours
             self._epochs[key] = epoch
             plateau = story_at(res, moment) == "runaway-training"
             loss = 1.9 + (0.02 * rng.random() if plateau else 2.5 * math.exp(-epoch / 3))
-            rows += [("epochs", round(epoch, 3)), ("steps", rng.randint(1150, 1250)),
+            steps = rng.randint(1150, 1250) * self.hours
+            rows += [("epochs", round(epoch, 3)), ("steps", steps),
                      ("loss", round(loss, 4))]
         for metric, value in rows:
             self.metrics.write([_iso(moment), metric, str(value), res.id, labels.model or "",
@@ -110,7 +114,7 @@ class Signals:
         mem_total, tdp = GPU_FACTS[model]
         seconds = int(self.step.total_seconds())
         sample = moment
-        while sample < moment + timedelta(hours=1):
+        while sample < moment + timedelta(hours=self.hours):
             for node in range(instances_at(res, moment)):
                 host = res.name if res.count == 1 else f"{res.name}-{node:02d}"
                 for gpu in range(res.gpus):

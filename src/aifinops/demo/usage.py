@@ -7,6 +7,7 @@ streamed and never held in memory beyond one charge.
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -24,10 +25,18 @@ DAILY_PROVIDERS = frozenset({"azure"})
 
 
 class UsageState:
-    """Per-provider running state that outlives one day (egress volume per month)."""
+    """Per-provider running state that outlives one day (seed, egress volume per month)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, seed: int) -> None:
+        self.seed = seed
         self.egress_gb: dict[tuple[str, str], Decimal] = {}
+
+
+def spot_price(sku: Sku, day: datetime, seed: int) -> Sku:
+    """Return ``sku`` with the day's spot price (spot prices move; the seed picks how)."""
+    rng = random.Random(f"{seed}|spot|{sku.key}|{day:%Y%m%d}")
+    factor = Decimal(rng.randint(880, 1120)) / 1000
+    return replace(sku, price=quant(sku.price * factor, 4))
 
 
 def storage_gb(res: Resource, day: datetime) -> Decimal:
@@ -63,16 +72,19 @@ def _instance_hours(res: Resource, start: datetime, end: datetime) -> int:
 
 def _finish(charge: Charge, res: Resource, start: datetime) -> Charge:
     window = window_at(res, start)
-    experiment = window[2] if window and window[2] else res.labels.experiment
-    labels = replace(res.labels, experiment=experiment)
-    gpu = charge.sku is not None and charge.sku.gpu_model is not None
-    return replace(charge, labels=labels, story=story_at(res, start),
-                   gpu_count=Decimal(res.gpus) if gpu else None, zone=res.zone,
-                   resource_name=res.name, resource_type=res.resource_type, tags=res.tags)
+    if window is not None and window[2] and window[2] != res.labels.experiment:
+        charge.labels = replace(res.labels, experiment=window[2])
+    charge.story = story_at(res, start)
+    if charge.sku is not None and charge.sku.gpu_model is not None:
+        charge.gpu_count = Decimal(res.gpus)
+    charge.zone, charge.resource_name = res.zone, res.name
+    charge.resource_type, charge.tags = res.resource_type, res.tags
+    return charge
 
 
-def _compute(res: Resource, day: datetime, hours: int) -> Iterator[Charge]:
-    skus = SKUS[res.provider]
+def _compute(res: Resource, day: datetime, hours: int, seed: int) -> Iterator[Charge]:
+    skus = {key: SKUS[res.provider][key] for key, _ in res.parts}
+    skus = {k: spot_price(s, day, seed) if s.spot else s for k, s in skus.items()}
     for start, end in _periods(day, hours):
         inst = _instance_hours(res, start, end)
         if inst == 0:
@@ -120,7 +132,7 @@ def resource_day(res: Resource, day: datetime, *, period_hours: int,
     elif res.size_gb != (0, 0):
         yield from _storage(res, day)
     else:
-        yield from _compute(res, day, hours)
+        yield from _compute(res, day, hours, state.seed)
 
 
 def provider_day(provider: str, day: datetime, *, roster: list[Resource], ledger: Ledger,

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import cast
 
 from aifinops import __version__
 from aifinops.errors import BadInputError
@@ -19,7 +20,7 @@ from aifinops.ingest import focus_file
 from aifinops.ingest.checks import focus_checks
 from aifinops.ingest.scan import read, run_checks, scan_sql
 from aifinops.ingest.sniff import SourceInfo, sniff
-from aifinops.lake.duck import DuckSession
+from aifinops.lake.duck import DuckSession, quote_literal
 from aifinops.lake.manifest import LAKE_SCHEMA_VERSION, Manifest, SourceFile
 from aifinops.lake.store import Lake, PartitionKey, provider_slug, sha256_file
 from aifinops.lake.write import PartitionPlan, write_partitions
@@ -135,6 +136,8 @@ def _prepare(
     seen: dict[str, Path] = {}
     sources: list[_Source] = []
     for done, path in enumerate(files, start=1):
+        # Sniff before hashing: sniff turns a missing or unreadable path into BadInputError.
+        info = sniff(path)
         result = FileResult(path=path, sha256=sha256_file(path))
         report.files.append(result)
         if result.sha256 in seen:
@@ -142,16 +145,16 @@ def _prepare(
             result.notes.append(f"same content as {seen[result.sha256]}; read once")
         else:
             seen[result.sha256] = path
-            sources.append(_check_file(session, path, result, fallbacks))
+            sources.append(_check_file(session, info, result, fallbacks))
         if progress:
             progress("read", done, len(files))
     return sources
 
 
 def _check_file(
-    session: DuckSession, path: Path, result: FileResult, fallbacks: Mapping[str, str]
+    session: DuckSession, info: SourceInfo, result: FileResult, fallbacks: Mapping[str, str]
 ) -> _Source:
-    info = sniff(path)
+    path = info.path
     lay = focus_file.layout(info)
     if lay is None:
         missing = ", ".join(focus_file.missing_required(info))
@@ -211,18 +214,18 @@ def _partition_groups(session: DuckSession, sources: list[_Source]) -> dict[Part
     sql = (
         "SELECT ProviderName, BillingAccountId, strftime(BillingPeriodStart, '%Y-%m') AS period, "
         "x_SourceFile, count(*), sum(BilledCost), sum(EffectiveCost), sum(ListCost), "
-        "count(DISTINCT BillingCurrency), min(BillingCurrency), any_value(BillingAccountName) "
+        "list(DISTINCT BillingCurrency), any_value(BillingAccountName) "
         "FROM incoming GROUP BY ALL"
     )
     groups: dict[PartitionKey, dict] = {}  # type: ignore[type-arg]
-    for provider, account, period, name, rows, billed, effective, list_cost, ncur, cur, acct_name in read(
+    for provider, account, period, name, rows, billed, effective, list_cost, curs, acct in read(
         session, sources[0].info, sql
     ):
         key = PartitionKey(provider_slug(str(provider)), str(account), str(period))
         group = groups.setdefault(key, {
             "provider_name": provider, "account": account, "rows": 0, "files": {},
             "billed": Decimal(0), "effective": Decimal(0), "list": Decimal(0),
-            "currencies": set(), "currency": "", "account_name": acct_name,
+            "currencies": set(), "currency": "", "account_name": acct,
             "provider_names": set(),
         })
         group["provider_names"].add(provider)
@@ -231,25 +234,43 @@ def _partition_groups(session: DuckSession, sources: list[_Source]) -> dict[Part
         group["billed"] += billed or 0
         group["effective"] += effective or 0
         group["list"] += list_cost or 0
-        if cur is not None:
-            group["currencies"].add(cur)
-        if ncur > 1:
-            group["currencies"].add("(several)")
+        # NOTE: this used count(DISTINCT)/min(), which reported a mix as
+        # ['(several)', 'EUR'] and hid the other currency; list them all instead.
+        group["currencies"].update(c for c in cast("list[object]", curs or []) if c is not None)
     for key, group in groups.items():
-        _one_currency(key, group)
+        _one_currency(session, sources, key, group)
         group["currency"] = next(iter(group["currencies"]), "")
     return groups
 
 
-def _one_currency(key: PartitionKey, group: dict) -> None:  # type: ignore[type-arg]
-    if len(group["currencies"]) > 1:
-        raise BadInputError(
-            f"billing account {key.billing_account}, period {key.billing_period} mixes billing "
-            f"currencies {sorted(group['currencies'])}",
-            file=", ".join(sorted(group["files"])), column="BillingCurrency",
-            expected="one BillingCurrency per billing account and period",
-            fix="ingest each currency's export separately under its own billing account.",
-        )
+def _one_currency(
+    session: DuckSession, sources: list[_Source], key: PartitionKey, group: dict  # type: ignore[type-arg]
+) -> None:
+    if len(group["currencies"]) <= 1:
+        return
+    row = None
+    if len(group["files"]) == 1:
+        # One file: name the first row whose currency differs from the partition's first row.
+        source = next(s for s in sources if str(s.info.path) in group["files"])
+        names = ", ".join(quote_literal(str(n)) for n in sorted(group["provider_names"]))
+        found = read(session, source.info, (
+            f"WITH t AS (SELECT row_number() OVER () AS rn, ProviderName AS p, "
+            f"BillingAccountId AS a, BillingPeriodStart AS s, BillingCurrency AS c "
+            f"FROM ({source.select})), "
+            f"k AS (SELECT rn, c FROM t WHERE p IN ({names}) "
+            f"AND a = {quote_literal(str(group['account']))} "
+            f"AND strftime(s, '%Y-%m') = {quote_literal(key.billing_period)}) "
+            f"SELECT rn FROM k WHERE c IS DISTINCT FROM (SELECT c FROM k ORDER BY rn LIMIT 1) "
+            f"ORDER BY rn LIMIT 1"
+        ))
+        row = int(str(found[0][0])) if found else None
+    raise BadInputError(
+        f"billing account {key.billing_account}, period {key.billing_period} mixes billing "
+        f"currencies {sorted(group['currencies'])}",
+        file=", ".join(sorted(group["files"])), row=row, column="BillingCurrency",
+        expected="one BillingCurrency per billing account and period",
+        fix="ingest each currency's export separately under its own billing account.",
+    )
 
 
 def _manifest(key: PartitionKey, group: dict, by_file: dict[str, _Source],  # type: ignore[type-arg]

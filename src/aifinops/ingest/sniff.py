@@ -40,7 +40,10 @@ def sniff(path: Path) -> SourceInfo:
     path = Path(path)
     if not path.is_file():
         raise BadInputError(
-            "no such file", file=str(path), fix="check the path; a folder is read file by file."
+            "no such file",
+            file=str(path),
+            expected="an existing CSV, CSV.gz or Parquet file, or a folder of them",
+            fix="check the path; a folder is read file by file.",
         )
     lower = path.name.lower()
     if lower.endswith(".parquet") or _is_parquet(path):

@@ -44,7 +44,10 @@ class DuckSession:
 
     def query(self, sql: str, params: list[Any] | None = None) -> pa.Table:
         """Run a query and return its result as an Arrow table."""
-        return self._run(sql, params).fetch_arrow_table()
+        try:
+            return self._con.sql(sql, params=params or None).to_arrow_table()
+        except duckdb.Error as exc:
+            raise QueryError(str(exc), kind=type(exc).__name__) from exc
 
     def rows(self, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
         """Run a query and return its rows as Python tuples."""
