@@ -27,12 +27,13 @@ app.add_typer(report_app, name="report")
 
 LakeOpt = Annotated[
     Path | None,
-    typer.Option("--lake", help="Lake directory [default: $AIFINOPS_LAKE, the config file's "
-                 "`lake`, else ~/.local/share/aifinops/lake].", show_default=False),
+    typer.Option("--lake", help="Lake directory (default: $AIFINOPS_LAKE, else the config "
+                 "file's lake, else ~/.local/share/aifinops/lake).", show_default=False),
 ]
 EngineOpt = Annotated[
     str | None,
-    typer.Option("--engine", help="Analysis engine: duckdb or pyspark [default: duckdb].",
+    typer.Option("--engine", help="Analysis engine: duckdb or pyspark (default: $AIFINOPS_ENGINE, "
+                 "the config file's engine, else duckdb).",
                  show_default=False),
 ]
 FormatOpt = Annotated[str, typer.Option("--format", "-f", help="Output: table, json or csv.")]

@@ -15,8 +15,8 @@ from typing import Any
 import pyarrow as pa
 
 from aifinops.demo.charges import Charge, month_bounds, stable_hex
-from aifinops.demo.commitments import AZURE_RESERVATION, RESERVED_INSTANCE, SAVINGS_PLAN
-from aifinops.demo.company import ISSUERS, SUB_ACCOUNTS, invoice_id
+from aifinops.demo.commitments import RESERVED_INSTANCE, SAVINGS_PLAN
+from aifinops.demo.company import AWS_LEGAL_ENTITY, SUB_ACCOUNTS, invoice_id
 from aifinops.demo.truth import service_of
 
 Row = dict[str, Any]
@@ -73,7 +73,6 @@ LINE_ITEM_TYPES = {
     "ri-usage": "DiscountedUsage", "ri-fee": "RIFee", "tax": "Tax", "credit": "Credit",
     "refund": "Refund",
 }
-_ = AZURE_RESERVATION  # NOTE: imported for symmetry checks in tests; AWS never uses it.
 
 
 def _f(value: Decimal | None) -> float | None:
@@ -100,11 +99,11 @@ def _base(charge: Charge) -> Row:
         "bill_billing_period_end_date": _naive(end),
         "bill_billing_period_start_date": _naive(start),
         "bill_invoice_id": invoice_id("aws", sub.billing_id, charge.month),
-        "bill_invoicing_entity": ISSUERS["aws"], "bill_payer_account_id": sub.billing_id,
+        "bill_invoicing_entity": AWS_LEGAL_ENTITY, "bill_payer_account_id": sub.billing_id,
         "bill_payer_account_name": sub.billing_name, "cost_category": [], "discount": [],
         "identity_time_interval": f"{charge.start:%Y-%m-%dT%H:%M:%SZ}/{charge.end:%Y-%m-%dT%H:%M:%SZ}",
         "line_item_availability_zone": charge.zone, "line_item_currency_code": "USD",
-        "line_item_legal_entity": ISSUERS["aws"],
+        "line_item_legal_entity": AWS_LEGAL_ENTITY,
         "line_item_line_item_description": charge.description,
         "line_item_line_item_type": LINE_ITEM_TYPES[charge.kind],
         "line_item_product_code": service.code, "line_item_resource_id": charge.resource,

@@ -20,7 +20,10 @@ PROVIDERS = ("aws", "azure", "gcp")
 
 #: FOCUS ProviderName / PublisherName / InvoiceIssuerName per provider.
 PROVIDER_NAMES = {"aws": "AWS", "azure": "Microsoft", "gcp": "Google Cloud"}
-ISSUERS = {"aws": "Amazon Web Services, Inc.", "azure": "Microsoft", "gcp": "Google Cloud"}
+#: NOTE: the FOCUS validator treats an issuer that differs from ProviderName as a third party
+#: (BilledCost must then be 0), so the AWS issuer is "AWS", not the legal entity.
+ISSUERS = {"aws": "AWS", "azure": "Microsoft", "gcp": "Google Cloud"}
+AWS_LEGAL_ENTITY = "Amazon Web Services, Inc."
 PUBLISHERS = {"aws": "Amazon Web Services, Inc.", "azure": "Microsoft", "gcp": "Google Cloud"}
 BILLING_ACCOUNT_TYPES = {"aws": "Management Account", "azure": "Billing Account",
                          "gcp": "Billing Account"}

@@ -42,6 +42,7 @@ EXAMPLE_COLUMNS: tuple[str, ...] = (
 )
 
 _ROWS = "rows_checked"
+_RULE = "validation_rule"
 
 
 @dataclass(frozen=True)
@@ -126,12 +127,18 @@ def validate(table: ibis.Table, *, execute: Execute, sample: int = 5) -> Validat
         if rule.kind is Kind.JSON:
             counts[rule.id], predicates[rule.id] = _check_json(table, rule.column, execute, sample)
     # A missing mandatory column is reported even on an empty table; its count is every row.
-    missing = {r.id for r in checked if r.kind is Kind.SCHEMA and r.column not in columns}
-    violations = [
-        _violation(rule, counts.get(rule.id, rows), table, predicates.get(rule.id), execute, sample)
+    failed = [
+        rule
         for rule in checked
-        if rule.id in missing or counts.get(rule.id, 0) > 0
+        if counts.get(rule.id, 0) > 0 or (rule.kind is Kind.SCHEMA and rule.column not in columns)
     ]
+    with_rows = [(r, predicates[r.id]) for r in failed if r.id in predicates]
+    examples = _examples(table, with_rows, execute, sample)
+    violations = [
+        Violation(r.id, r.column, r.severity, r.description, counts.get(r.id, rows),
+                  examples.get(r.id, []))
+        for r in failed
+    ]  # fmt: skip
     return ValidationReport(rows, violations, skipped)
 
 
@@ -195,34 +202,47 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return dict(pairs)
 
 
-def _violation(
-    rule: Rule,
-    count: int,
-    table: ibis.Table,
-    predicate: Predicate | None,
-    execute: Execute,
-    sample: int,
-) -> Violation:
-    examples = [] if predicate is None else _examples(table, rule, predicate, execute, sample)
-    return Violation(rule.id, rule.column, rule.severity, rule.description, count, examples)
-
-
 def _examples(
-    table: ibis.Table, rule: Rule, predicate: Predicate, execute: Execute, sample: int
-) -> list[dict[str, Any]]:
-    """Fetch up to ``sample`` violating rows, ordered so every engine returns the same ones."""
-    if sample <= 0:
-        return []
-    wanted = dict.fromkeys((*EXAMPLE_COLUMNS, rule.column))
-    columns = [c for c in wanted if c in table.columns]
-    expr = (
-        table.filter(predicate(table).fill_null(False))
-        .select(columns)
-        .order_by([ibis.asc(c, nulls_first=False) for c in columns])
-        .limit(sample)
+    table: ibis.Table, failed: list[tuple[Rule, Predicate]], execute: Execute, sample: int
+) -> dict[str, list[dict[str, Any]]]:
+    """Fetch up to ``sample`` violating rows per failed rule, all in one UNION ALL query.
+
+    Each branch keeps the first rows in (example columns, rule column) order, so every engine
+    picks the same rows; the branches share one schema so they can be unioned.
+    """
+    if sample <= 0 or not failed:
+        return {}
+    present = [c for c in EXAMPLE_COLUMNS if c in table.columns]
+    shown = list(dict.fromkeys([*present, *(rule.column for rule, _ in failed)]))
+    branches = [
+        _branch(table, predicate, _ordered_columns(present, rule), sample).select(
+            ibis.literal(rule.id).name(_RULE), *shown
+        )
+        for rule, predicate in failed
+    ]
+    found: dict[str, list[dict[str, Any]]] = {}
+    for row in execute(ibis.union(*branches, distinct=False)).to_pylist():
+        found.setdefault(row[_RULE], []).append(row)
+    rules = {rule.id: rule for rule, _ in failed}
+    return {rid: _tidy(rows, _ordered_columns(present, rules[rid])) for rid, rows in found.items()}
+
+
+def _ordered_columns(present: list[str], rule: Rule) -> list[str]:
+    return list(dict.fromkeys([*present, rule.column]))
+
+
+def _branch(table: ibis.Table, predicate: Predicate, order: list[str], sample: int) -> ibis.Table:
+    keys = [ibis.asc(c, nulls_first=False) for c in order]
+    return table.filter(predicate(table).fill_null(False)).order_by(keys).limit(sample)
+
+
+def _tidy(rows: list[dict[str, Any]], columns: list[str]) -> list[dict[str, Any]]:
+    """Keep the rule's columns and restore the branch order (a union does not keep it)."""
+    picked = [{c: row[c] for c in columns} for row in rows]
+    # Nulls last, as in the query; values of one column share a type, so they compare.
+    return sorted(
+        picked, key=lambda r: [(r[c] is None, 0 if r[c] is None else r[c]) for c in columns]
     )
-    rows: list[dict[str, Any]] = execute(expr).to_pylist()
-    return rows
 
 
 __all__ = [
