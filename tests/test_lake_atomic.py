@@ -16,7 +16,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass
 from decimal import Decimal, localcontext
 from pathlib import Path
@@ -67,8 +67,9 @@ def dsum(values: list[Decimal | None]) -> Decimal:
 
 
 def fingerprint(table: pa.Table) -> str:
-    """Hash a partition's rows, order-free, ignoring only when they were written."""
-    rows = sorted(repr(sorted(r.items())) for r in table.drop_columns(["x_IngestedAt"]).to_pylist())
+    """Hash each row's identity, source and costs, order-free (a v1/v2 mix changes it)."""
+    columns = ["x_SourceExtras", "x_SourceFile", "BilledCost", "EffectiveCost", "ListCost"]
+    rows = sorted(repr(r) for r in zip(*table.select(columns).to_pydict().values(), strict=True))
     return hashlib.sha256("\n".join(rows).encode()).hexdigest()
 
 
@@ -108,18 +109,31 @@ def versions_of(lake: Lake) -> dict[PartitionKey, Version]:
 
 @pytest.fixture(scope="module")
 def files(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """v1 = the FOCUS sample; v2 = the same rows with BilledCost and EffectiveCost doubled."""
-    v1 = shared_data / "samples" / "focus" / "FOCUS-1.0_focus_sample.csv"
-    if not v1.is_file():
-        pytest.skip(f"FOCUS sample not found at {v1}")
-    with open(v1, encoding="utf-8-sig", newline="") as fh:
+    """v1 and v2 of a multi-partition FOCUS file (written in a temporary directory).
+
+    v1 is the FOCUS sample with its AWS rows spread over six billing accounts (so there are
+    nine partitions, and more commits to land a kill between); v2 is v1 with BilledCost and
+    EffectiveCost doubled, so every partition differs between the two.
+    """
+    sample = shared_data / "samples" / "focus" / "FOCUS-1.0_focus_sample.csv"
+    if not sample.is_file():
+        pytest.skip(f"FOCUS sample not found at {sample}")
+    with open(sample, encoding="utf-8-sig", newline="") as fh:
         rows = list(csv.reader(fh))
-    money = [rows[0].index("BilledCost"), rows[0].index("EffectiveCost")]
+    header = rows[0]
+    provider, account = header.index("ProviderName"), header.index("BillingAccountId")
+    for n, row in enumerate(rows[1:]):
+        if row[provider] == "AWS":
+            row[account] = f"{row[account]}-{n % 6}"
+    folder = tmp_path_factory.mktemp("versions")
+    v1, v2 = folder / "focus-v1.csv", folder / "focus-v2.csv"
+    with open(v1, "w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh).writerows(rows)
+    money = [header.index("BilledCost"), header.index("EffectiveCost")]
     for row in rows[1:]:
         for i in money:
             if row[i] != "NULL":
                 row[i] = str(Decimal(row[i]) * 2)
-    v2 = tmp_path_factory.mktemp("v2") / "focus-v2.csv"
     with open(v2, "w", encoding="utf-8", newline="") as fh:
         csv.writer(fh).writerows(rows)
     return v1, v2
@@ -167,7 +181,8 @@ def test_sigkill_during_ingest_leaves_every_partition_whole(
     template = tmp_path / "template"
     ingest([v1], Lake.open(template))
     old = versions_of(Lake.open(template))
-    assert len(old) == 4
+    old_manifests = {m.key(): m for m in Lake.open(template).manifests()}
+    assert len(old) == 9
 
     # One uninterrupted run: the reference v2 lake, and how long each phase takes.
     shutil.copytree(template, tmp_path / "measure")
@@ -192,17 +207,25 @@ def test_sigkill_during_ingest_leaves_every_partition_whole(
 
     rng = random.Random(SEED)
     runs: list[Run] = []
-    next_child: Child | None = None
+    # Children are started two runs ahead: their start-up overlaps the runs before them.
+    pending: deque[tuple[Path, Child]] = deque()
+    spawned = 0
+
+    def refill() -> None:
+        nonlocal spawned
+        while len(pending) < 2 and spawned < MAX_RUNS:
+            root = tmp_path / f"lake-{spawned}"
+            shutil.copytree(template, root)
+            pending.append((root, Child(root, v2, tmp_path)))
+            spawned += 1
+
     started = time.monotonic()
     try:
         for i in range(MAX_RUNS):
             if sum(r.killed for r in runs) >= MIN_KILLS:
                 break
-            root = tmp_path / f"lake-{i}"
-            if next_child is None:
-                shutil.copytree(template, root)
-                next_child = Child(root, v2, tmp_path)
-            child, next_child = next_child, None
+            refill()
+            root, child = pending.popleft()
             anchor = ANCHORS[i % len(ANCHORS)]
             delay = rng.uniform(0, spans[anchor])
             child.go()
@@ -210,9 +233,7 @@ def test_sigkill_during_ingest_leaves_every_partition_whole(
                 child.wait_for(anchor)
             time.sleep(delay)
             status, output = child.finish(kill=True)
-            # Start the next child now: its start-up overlaps this run's checks.
-            shutil.copytree(template, tmp_path / f"lake-{i + 1}")
-            next_child = Child(tmp_path / f"lake-{i + 1}", v2, tmp_path)
+            refill()
 
             costs = root / "costs"
             staging_left = bool(children(costs / ".staging"))
@@ -228,6 +249,8 @@ def test_sigkill_during_ingest_leaves_every_partition_whole(
                            if version == ref]
                 assert len(matches) == 1, f"run {i}: {key.label()} is neither v1 nor v2"
                 states[key] = matches[0]
+                if matches == ["old"]:  # untouched: byte for byte what v1 wrote
+                    assert lake.manifest(key) == old_manifests[key]
             commits = sum(ln.startswith("write ") for ln in output.splitlines())
             assert status in (0, -signal.SIGKILL), output
             killed = status == -signal.SIGKILL
@@ -238,8 +261,8 @@ def test_sigkill_during_ingest_leaves_every_partition_whole(
             runs.append(Run(anchor, delay, killed, commits, staging_left, trash_left, states))
             shutil.rmtree(root)
     finally:
-        if next_child is not None:
-            next_child.finish(kill=True)
+        for _, child in pending:
+            child.finish(kill=True)
     elapsed = time.monotonic() - started
 
     killed = [r for r in runs if r.killed]
@@ -256,4 +279,5 @@ def test_sigkill_during_ingest_leaves_every_partition_whole(
     # writing (staged data left behind), and between two partition commits.
     assert any(set(r.states.values()) == {"old"} for r in killed), summary
     assert any(r.staging_left for r in killed), summary
+    assert any("new" in r.states.values() for r in killed), summary
     assert any(len(set(r.states.values())) == 2 for r in killed), summary
