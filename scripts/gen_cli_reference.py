@@ -18,8 +18,10 @@ TARGET = Path(__file__).resolve().parents[1] / "docs" / "cli-reference.md"
 
 def command_paths(group: typer.Typer = app, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
     """Return every command as its words after ``aifinops``, sorted."""
-    found = [(*prefix, c.name or (c.callback.__name__ if c.callback else ""))
-             for c in group.registered_commands]
+    found = [
+        (*prefix, c.name or (c.callback.__name__ if c.callback else ""))
+        for c in group.registered_commands
+    ]
     for sub in group.registered_groups:
         if sub.typer_instance is not None and sub.name:
             found.extend(command_paths(sub.typer_instance, (*prefix, sub.name)))

@@ -16,26 +16,101 @@ from aifinops.ingest.pipeline import ingest
 from aifinops.lake import Lake, connect
 
 HEADER = [
-    "ProviderName", "BillingAccountId", "BillingAccountName", "BillingCurrency",
-    "BillingPeriodStart", "BillingPeriodEnd", "ChargePeriodStart", "ChargePeriodEnd",
-    "ChargeCategory", "ChargeFrequency", "PricingCategory", "ServiceName", "ServiceCategory",
-    "RegionId", "BilledCost", "EffectiveCost", "ListCost", "ContractedCost", "Tags",
+    "ProviderName",
+    "BillingAccountId",
+    "BillingAccountName",
+    "BillingCurrency",
+    "BillingPeriodStart",
+    "BillingPeriodEnd",
+    "ChargePeriodStart",
+    "ChargePeriodEnd",
+    "ChargeCategory",
+    "ChargeFrequency",
+    "PricingCategory",
+    "ServiceName",
+    "ServiceCategory",
+    "RegionId",
+    "BilledCost",
+    "EffectiveCost",
+    "ListCost",
+    "ContractedCost",
+    "Tags",
 ]
 
 # (provider, account, month, service, category, region, billed, effective, list, contracted)
 ROWS = [
-    ("AWS", "111111111111", "2026-08", "Amazon EC2", "Compute", "us-east-1",
-     "100.000000000001", "80.5", "120", "100.000000000001"),
-    ("AWS", "111111111111", "2026-08", "Amazon S3", "Storage", "us-east-1",
-     "0.000000000001", "0.000000000001", "0.000000000002", "0.000000000001"),
-    ("AWS", "111111111111", "2026-09", "Amazon EC2", "Compute", "us-west-2",
-     "50.25", "40.25", "60", "50.25"),
-    ("Microsoft", "enroll-42", "2026-08", "Virtual Machines", "Compute", "eastus",
-     "33.333333333333", "33.333333333333", "40", "33.333333333333"),
-    ("Microsoft", "enroll-42", "2026-09", "Storage Accounts", "Storage", "eastus",
-     "-1.5", "-1.5", "0", "-1.5"),
-    ("Google Cloud", "01ABCD-234567-89EFGH", "2026-10", "Compute Engine", "Compute",
-     "europe-west4", "7.77", "6.66", "9.99", "7.77"),
+    (
+        "AWS",
+        "111111111111",
+        "2026-08",
+        "Amazon EC2",
+        "Compute",
+        "us-east-1",
+        "100.000000000001",
+        "80.5",
+        "120",
+        "100.000000000001",
+    ),
+    (
+        "AWS",
+        "111111111111",
+        "2026-08",
+        "Amazon S3",
+        "Storage",
+        "us-east-1",
+        "0.000000000001",
+        "0.000000000001",
+        "0.000000000002",
+        "0.000000000001",
+    ),
+    (
+        "AWS",
+        "111111111111",
+        "2026-09",
+        "Amazon EC2",
+        "Compute",
+        "us-west-2",
+        "50.25",
+        "40.25",
+        "60",
+        "50.25",
+    ),
+    (
+        "Microsoft",
+        "enroll-42",
+        "2026-08",
+        "Virtual Machines",
+        "Compute",
+        "eastus",
+        "33.333333333333",
+        "33.333333333333",
+        "40",
+        "33.333333333333",
+    ),
+    (
+        "Microsoft",
+        "enroll-42",
+        "2026-09",
+        "Storage Accounts",
+        "Storage",
+        "eastus",
+        "-1.5",
+        "-1.5",
+        "0",
+        "-1.5",
+    ),
+    (
+        "Google Cloud",
+        "01ABCD-234567-89EFGH",
+        "2026-10",
+        "Compute Engine",
+        "Compute",
+        "europe-west4",
+        "7.77",
+        "6.66",
+        "9.99",
+        "7.77",
+    ),
 ]
 
 
@@ -50,11 +125,29 @@ def _write_focus(path: Path) -> None:
         writer.writerow(HEADER)
         for prov, acct, month, svc, cat, region, billed, eff, lst, con in ROWS:
             start, end = f"{month}-01T00:00:00Z", f"{_next_month(month)}-01T00:00:00Z"
-            writer.writerow([
-                prov, acct, f"{prov} account", "USD", start, end, start, f"{month}-02T00:00:00Z",
-                "Usage", "Usage-Based", "Standard", svc, cat, region, billed, eff, lst, con,
-                '{"team": "ml"}',
-            ])
+            writer.writerow(
+                [
+                    prov,
+                    acct,
+                    f"{prov} account",
+                    "USD",
+                    start,
+                    end,
+                    start,
+                    f"{month}-02T00:00:00Z",
+                    "Usage",
+                    "Usage-Based",
+                    "Standard",
+                    svc,
+                    cat,
+                    region,
+                    billed,
+                    eff,
+                    lst,
+                    con,
+                    '{"team": "ml"}',
+                ]
+            )
     del end
 
 

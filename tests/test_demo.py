@@ -40,8 +40,11 @@ def truth(demo: DemoResult) -> list[dict[str, Any]]:
 
 
 def _digest(root: Path) -> dict[str, str]:
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
 
 
 def test_same_seed_gives_identical_bytes(demo: DemoResult, tmp_path: Path) -> None:
@@ -109,8 +112,16 @@ def test_every_truth_row_follows_the_focus_rules(truth: list[dict[str, Any]]) ->
 
 
 def test_truth_has_the_commitment_and_one_off_lines(truth: list[dict[str, Any]]) -> None:
-    kinds = {(r["ProviderName"], r["ChargeCategory"], r["CommitmentDiscountStatus"],
-              r["PricingCategory"], r["ChargeClass"]) for r in truth}
+    kinds = {
+        (
+            r["ProviderName"],
+            r["ChargeCategory"],
+            r["CommitmentDiscountStatus"],
+            r["PricingCategory"],
+            r["ChargeClass"],
+        )
+        for r in truth
+    }
     assert ("AWS", "Usage", "Unused", "Committed", None) in kinds
     assert ("AWS", "Purchase", None, "Standard", None) in kinds
     assert ("Microsoft", "Usage", "Used", "Committed", None) in kinds
@@ -160,12 +171,22 @@ def test_aws_cur2_sums_to_truth(demo: DemoResult) -> None:
     for path in demo.native_files["aws"]:
         for r in pq.read_table(path).to_pylist():
             month = f"{r['bill_billing_period_start_date']:%Y-%m}"
-            sums[(r["bill_payer_account_id"], month)] += Decimal(repr(r["line_item_unblended_cost"]))
+            sums[(r["bill_payer_account_id"], month)] += Decimal(
+                repr(r["line_item_unblended_cost"])
+            )
             types.add(r["line_item_line_item_type"])
     assert dict(sums) == _billed(demo, "AWS")
-    assert types == {"Usage", "SavingsPlanCoveredUsage", "SavingsPlanNegation",
-                     "SavingsPlanRecurringFee", "DiscountedUsage", "RIFee", "Tax", "Credit",
-                     "Refund"}
+    assert types == {
+        "Usage",
+        "SavingsPlanCoveredUsage",
+        "SavingsPlanNegation",
+        "SavingsPlanRecurringFee",
+        "DiscountedUsage",
+        "RIFee",
+        "Tax",
+        "Credit",
+        "Refund",
+    }
 
 
 def _ea(path: Path) -> list[dict[str, str]]:
@@ -193,8 +214,7 @@ def test_gcp_export_sums_to_truth_billed(demo: DemoResult) -> None:
     for path in demo.native_files["gcp"]:
         for line in path.read_text(encoding="utf-8").splitlines():
             r = json.loads(line, parse_float=Decimal)
-            net = Decimal(r["cost"]) + sum((Decimal(c["amount"]) for c in r["credits"]),
-                                           Decimal(0))
+            net = Decimal(r["cost"]) + sum((Decimal(c["amount"]) for c in r["credits"]), Decimal(0))
             month = r["invoice"]["month"]
             sums[(r["billing_account_id"], f"{month[:4]}-{month[4:]}")] += net
             credit_types |= {c["type"] for c in r["credits"]}
@@ -205,8 +225,12 @@ def test_gcp_export_sums_to_truth_billed(demo: DemoResult) -> None:
 def test_every_story_is_planted(demo: DemoResult) -> None:
     assert demo.stories_file is not None
     stories = {s["name"]: s for s in json.loads(demo.stories_file.read_text())["stories"]}
-    assert set(stories) == {"runaway-training", "idle-gpu-cluster", "zombie-notebook",
-                            "cross-cloud-copy"}
+    assert set(stories) == {
+        "runaway-training",
+        "idle-gpu-cluster",
+        "zombie-notebook",
+        "cross-cloud-copy",
+    }
     for story in stories.values():
         assert story["truth_rows"] > 0 and Decimal(story["expected_billed_cost"]) > 0
         assert story["resource_ids"]
@@ -222,7 +246,10 @@ def test_signals_show_the_stories(demo: DemoResult) -> None:
     idle, zombie = defaultdict(list), defaultdict(list)
     with demo.telemetry_file.open(newline="") as f:
         for r in csv.DictReader(f):
-            if r["resource_id"] == ids["idle-gpu-cluster"] and "2026-10-13" <= r["timestamp"] < "2026-10-18":
+            if (
+                r["resource_id"] == ids["idle-gpu-cluster"]
+                and "2026-10-13" <= r["timestamp"] < "2026-10-18"
+            ):
                 idle["util"].append(float(r["gpu_util_pct"]))
             if r["resource_id"] == ids["zombie-notebook"] and r["timestamp"] >= "2026-09":
                 zombie["util"].append(float(r["gpu_util_pct"]))
@@ -234,20 +261,29 @@ def test_signals_show_the_stories(demo: DemoResult) -> None:
     assert {"requests", "tokens_in", "tokens_out", "epochs", "steps"} <= metrics
 
 
+# The first 12 days are enough to fill every write buffer; generating all 92 at scale 2 takes
+# too long for a unit test.
 _RSS = """
 import resource, sys, tempfile
 from pathlib import Path
-from aifinops.demo import generate
+import aifinops.demo.build as g
+all_days = g.days
+g.days = lambda: all_days()[:12]
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 with tempfile.TemporaryDirectory() as d:
-    generate(Path(d), scale=float(sys.argv[1]))
+    g.generate(Path(d), scale=float(sys.argv[1]))
 print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before)
 """
 
 
 def _rss_growth_kib(scale: float) -> int:
-    done = subprocess.run([sys.executable, "-c", _RSS, str(scale)], capture_output=True,
-                          text=True, check=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", _RSS, str(scale)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
     return int(done.stdout.strip())
 
 
@@ -255,4 +291,4 @@ def _rss_growth_kib(scale: float) -> int:
 def test_memory_stays_flat_when_scale_grows() -> None:
     small, large = _rss_growth_kib(0.2), _rss_growth_kib(2.0)
     # Ten times the rows may cost a little more (bigger batches, more resources), not 10x.
-    assert large < small * 2 + 64 * 1024
+    assert large < small * 1.5 + 16 * 1024

@@ -28,7 +28,9 @@ def test_cli_reference_is_current() -> None:
 def test_every_command_is_in_the_reference_and_the_readme() -> None:
     paths = _generator()["command_paths"]()  # type: ignore[operator]
     reference = (DOCS / "cli-reference.md").read_text()
-    docs_text = "\n".join(p.read_text() for p in DOCS.glob("*.md")) + (ROOT / "README.md").read_text()
+    docs_text = (
+        "\n".join(p.read_text() for p in DOCS.glob("*.md")) + (ROOT / "README.md").read_text()
+    )
     for path in paths:
         words = " ".join(path)
         assert f"## `aifinops {words}`" in reference

@@ -77,7 +77,7 @@ def duck() -> Iterator[Any]:
     con.disconnect()
 
 
-Runner = Callable[[pa.Table], ValidationReport]
+Runner = Callable[..., ValidationReport]
 
 
 @pytest.fixture
@@ -153,6 +153,23 @@ RELATION_CASES: dict[str, dict[str, Any]] = {
 }  # fmt: skip
 PRESENCE_RULES = [r for r in RULES if r.kind is Kind.SCHEMA]
 NOT_NULL = [c.name for c in FOCUS_COLUMNS if not c.nullable]
+
+
+def test_validates_the_lake_through_the_engine(tmp_path: Path) -> None:
+    from aifinops.lake import Lake, connect
+
+    lake = Lake.open(tmp_path / "lake")
+    part = lake.costs_dir / "provider=aws/billing_account=1/billing_period=2025-06"
+    part.mkdir(parents=True)
+    pq.write_table(with_bad_rows(ChargeFrequency="Bogus"), part / "part-0.parquet")
+    engine = connect(lake)
+    try:
+        report = validate(engine.costs(), execute=engine.execute)
+    finally:
+        engine.close()
+
+    assert [(v.rule, v.count) for v in report.violations] == [("ChargeFrequency-allowed", 2)]
+    assert not report.ok
 
 
 def test_valid_table_is_ok(run: Runner) -> None:
@@ -269,7 +286,7 @@ def test_sample_limits_examples_and_to_rows_is_flat(run: Runner) -> None:
     assert all(isinstance(v, str | int) for v in row.values())
 
 
-def test_one_aggregation_query_for_row_rules(duck: Any) -> None:
+def test_query_count(duck: Any) -> None:
     executed: list[ibis.Expr] = []
 
     def execute(expr: ibis.Expr) -> pa.Table:
@@ -277,9 +294,14 @@ def test_one_aggregation_query_for_row_rules(duck: Any) -> None:
         return normalise_types(duck.to_pyarrow(expr))
 
     validate(ibis.memtable(with_bad_rows()), execute=execute)
-
-    # One aggregation, then one distinct-value query per JSON column; no example queries.
+    # One aggregation for every row rule, one distinct-value query per JSON column.
     assert len(executed) == 3
+
+    executed.clear()
+    report = validate(ibis.memtable(with_bad_rows(BilledCost=None, Tags="[]")), execute=execute)
+    # ... plus one UNION ALL query for the examples of all failed rules.
+    assert len(executed) == 4
+    assert [len(v.examples) for v in report.violations] == [2, 2]
 
 
 @pytest.mark.parametrize(
@@ -301,8 +323,8 @@ def test_is_key_value_object(text: str, ok: bool) -> None:
 
 
 def test_docs_list_every_rule() -> None:
-    documented = set(re.findall(r"^\| `([A-Za-z-]+)` \|", DOCS.read_text(), re.MULTILINE))
-    assert documented == {r.id for r in RULES}
+    rows = re.findall(r"^\| `([A-Za-z-]+)` \| (\w+) \| (\w+) \|", DOCS.read_text(), re.MULTILINE)
+    assert sorted(rows) == sorted((r.id, r.column, str(r.severity)) for r in RULES)
 
 
 def _read_focus_csv(con: Any, path: Path) -> ibis.Table:
@@ -340,7 +362,7 @@ def test_real_focus_10_sample(duck: Any) -> None:
     assert {"ServiceSubcategory-allowed", "SkuPriceDetails-json-object"} <= set(report.skipped)
 
 
-def _spark_table() -> pa.Table:
+def _broad_table() -> pa.Table:
     rows = [valid_row(ResourceId=f"i-good-{i}") for i in range(3)]
     for n, overrides in enumerate(RELATION_CASES.values()):
         rows.append(valid_row(ResourceId=f"i-bad-{n:02d}", **overrides))
@@ -353,13 +375,21 @@ def test_pyspark_gives_the_same_report(duck: Any, tmp_path: Path) -> None:
     from aifinops.lake.engine import spark_session
 
     spark = ibis.pyspark.connect(spark_session())
-    path = str(tmp_path / "part-0.parquet")
-    pq.write_table(_spark_table(), path)
+    # Counts for every rule without examples (one Spark job per fetched example branch is
+    # slow on local[2]), then examples of a decimal, a timestamp and a JSON rule.
+    focused = with_bad_rows(ListCost=Decimal("13"), ChargePeriodEnd=_ts(3), Tags="[1]")
+    for n, (table, sample) in enumerate([(_broad_table(), 0), (focused, 5)]):
+        path = str(tmp_path / f"part-{n}.parquet")
+        pq.write_table(table, path)
 
-    reports = [
-        validate(con.read_parquet(path), execute=lambda e, c=con: normalise_types(c.to_pyarrow(e)))
-        for con in (duck, spark)
-    ]
+        duck_report, spark_report = (
+            validate(
+                con.read_parquet(path),
+                execute=lambda e, c=con: normalise_types(c.to_pyarrow(e)),
+                sample=sample,
+            )
+            for con in (duck, spark)
+        )
 
-    assert reports[0].violations, "the table should break rules"
-    assert reports[1] == reports[0]
+        assert len(duck_report.violations) > (20 if sample == 0 else 2)
+        assert spark_report == duck_report

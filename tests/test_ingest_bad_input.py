@@ -66,11 +66,30 @@ def _random_csv(tmp: Path, rows: Rows) -> Path:
 
 
 def _oracle_report(tmp: Path, rows: Rows) -> Path:
-    header = ["lineItem/referenceNo", "lineItem/tenantId", "lineItem/intervalUsageStart",
-              "lineItem/intervalUsageEnd", "product/service", "product/resourceId",
-              "usage/billedQuantity", "cost/unitPrice", "cost/myCost", "cost/currencyCode"]
-    row = ["ref-1", "ocid1.tenancy.oc1..aaa", "2024-09-01T00:00Z", "2024-09-01T01:00Z",
-           "COMPUTE", "ocid1.instance.oc1..bbb", "1", "0.5", "0.5", "USD"]
+    header = [
+        "lineItem/referenceNo",
+        "lineItem/tenantId",
+        "lineItem/intervalUsageStart",
+        "lineItem/intervalUsageEnd",
+        "product/service",
+        "product/resourceId",
+        "usage/billedQuantity",
+        "cost/unitPrice",
+        "cost/myCost",
+        "cost/currencyCode",
+    ]
+    row = [
+        "ref-1",
+        "ocid1.tenancy.oc1..aaa",
+        "2024-09-01T00:00Z",
+        "2024-09-01T01:00Z",
+        "COMPUTE",
+        "ocid1.instance.oc1..bbb",
+        "1",
+        "0.5",
+        "0.5",
+        "USD",
+    ]
     return write_csv(tmp / "reports_cost-csv_0001000000123456.csv", [header, row])
 
 
@@ -133,38 +152,80 @@ def _binary(tmp: Path, rows: Rows) -> Path:
     return path
 
 
-_NOT_FOCUS = Expect(0, None, "not a FOCUS file", "BilledCost, ChargeCategory",
-                    "export the data as FOCUS")
+_NOT_FOCUS = Expect(
+    0, None, "not a FOCUS file", "BilledCost, ChargeCategory", "export the data as FOCUS"
+)
 _MALFORMED = Expect(None, None, "malformed CSV", "one per header column", "re-export")
 CASES: dict[str, Case] = {
     "random-csv": Case(_random_csv, _NOT_FOCUS),
     "oracle-cost-report": Case(_oracle_report, _NOT_FOCUS),
-    "truncated-gzip": Case(_truncated_gzip, Expect(
-        None, None, "gzip stream ends early", "a complete gzip file", "truncated")),
-    "semicolon-delimiter": Case(_semicolons, Expect(
-        0, None, "';' separators", "comma-separated columns", "comma-separated")),
-    "non-numeric-cost": Case(_not_a_number, Expect(
-        700, "BilledCost", "'abc' is not a number", "plain decimal", "cost columns")),
-    "unknown-charge-category": Case(_unknown_category, Expect(
-        321, "ChargeCategory", "'Refund'", "one of Adjustment, Credit, Purchase, Tax, Usage",
-        "ChargeClass=Correction")),
-    "no-billing-period": Case(_no_billing_period, Expect(
-        555, "BillingPeriodStart", "no billing period", "BillingPeriodStart as a UTC date",
-        "fill BillingPeriodStart")),
-    "extra-field": Case(_extra_field, Expect(
-        432, None, "the row has 45 fields, the header 44", _MALFORMED.expected, _MALFORMED.fix)),
-    "missing-field": Case(_missing_field, Expect(
-        98, None, "the row has 43 fields, the header 44", _MALFORMED.expected, _MALFORMED.fix)),
-    "mixed-currencies": Case(_mixed_currency, Expect(
-        812, "BillingCurrency", "mixes billing currencies ['EUR', 'USD']",
-        "one BillingCurrency per billing account and period", "separately")),
-    "empty-file": Case(_empty, Expect(
-        0, None, "empty", "a header line", "header row")),
-    "missing-path": Case(_missing_path, Expect(
-        None, None, "no such file", "an existing", "check the path")),
-    "binary-file": Case(_binary, Expect(
-        None, None, "not a CSV, CSV.gz or Parquet file", ".csv, .csv.gz or .parquet",
-        "export the cost data as CSV or Parquet")),
+    "truncated-gzip": Case(
+        _truncated_gzip,
+        Expect(None, None, "gzip stream ends early", "a complete gzip file", "truncated"),
+    ),
+    "semicolon-delimiter": Case(
+        _semicolons, Expect(0, None, "';' separators", "comma-separated columns", "comma-separated")
+    ),
+    "non-numeric-cost": Case(
+        _not_a_number,
+        Expect(700, "BilledCost", "'abc' is not a number", "plain decimal", "cost columns"),
+    ),
+    "unknown-charge-category": Case(
+        _unknown_category,
+        Expect(
+            321,
+            "ChargeCategory",
+            "'Refund'",
+            "one of Adjustment, Credit, Purchase, Tax, Usage",
+            "ChargeClass=Correction",
+        ),
+    ),
+    "no-billing-period": Case(
+        _no_billing_period,
+        Expect(
+            555,
+            "BillingPeriodStart",
+            "no billing period",
+            "BillingPeriodStart as a UTC date",
+            "fill BillingPeriodStart",
+        ),
+    ),
+    "extra-field": Case(
+        _extra_field,
+        Expect(
+            432, None, "the row has 45 fields, the header 44", _MALFORMED.expected, _MALFORMED.fix
+        ),
+    ),
+    "missing-field": Case(
+        _missing_field,
+        Expect(
+            98, None, "the row has 43 fields, the header 44", _MALFORMED.expected, _MALFORMED.fix
+        ),
+    ),
+    "mixed-currencies": Case(
+        _mixed_currency,
+        Expect(
+            812,
+            "BillingCurrency",
+            "mixes billing currencies ['EUR', 'USD']",
+            "one BillingCurrency per billing account and period",
+            "separately",
+        ),
+    ),
+    "empty-file": Case(_empty, Expect(0, None, "empty", "a header line", "header row")),
+    "missing-path": Case(
+        _missing_path, Expect(None, None, "no such file", "an existing", "check the path")
+    ),
+    "binary-file": Case(
+        _binary,
+        Expect(
+            None,
+            None,
+            "not a CSV, CSV.gz or Parquet file",
+            ".csv, .csv.gz or .parquet",
+            "export the cost data as CSV or Parquet",
+        ),
+    ),
 }
 
 
@@ -235,7 +296,7 @@ def test_bad_file_after_good_one_writes_nothing(
 ) -> None:
     """Every file is checked before any partition is written, good files included."""
     cost = sample_rows[0].index("BilledCost")
-    restated = [sample_rows[0]] + [[*r[:cost], "1", *r[cost + 1:]] for r in sample_rows[1:]]
+    restated = [sample_rows[0]] + [[*r[:cost], "1", *r[cost + 1 :]] for r in sample_rows[1:]]
     good = write_csv(tmp_path / "restated.csv", restated)
     bad = _not_a_number(tmp_path, sample_rows)
     before = snapshot(full_lake.root)

@@ -196,10 +196,14 @@ def test_sample_sums_equal_the_file_exactly(
         )
         assert got == want, key
         assert (manifest.row_count, manifest.billed_cost, manifest.effective_cost) == (
-            want.rows, want.billed, want.effective
+            want.rows,
+            want.billed,
+            want.effective,
         ), key
         assert (by_key[key].rows, by_key[key].billed_cost, by_key[key].effective_cost) == (
-            want.rows, want.billed, want.effective
+            want.rows,
+            want.billed,
+            want.effective,
         ), key
         assert [(s.sha256, s.rows) for s in manifest.sources] == [(digest, want.rows)]
         assert manifest.billing_currency == "USD"
@@ -229,7 +233,8 @@ def test_sample_is_upgraded_to_focus_1_2(
     assert set(table.column("x_SourceFormat").to_pylist()) == {"focus-1.0-csv"}
     assert set(table.column("x_SourceVersion").to_pylist()) == {"1.0"}
     assert Counter(table.column("ChargeFrequency").to_pylist()) == {
-        "Usage-Based": 999, "One-Time": 1,
+        "Usage-Based": 999,
+        "One-Time": 1,
     }
     by_id = {r["Id"]: r for r in rows}
     lake_rows = table.to_pylist()
@@ -320,16 +325,34 @@ def test_v12_csv_gz_and_parquet_ingest_to_identical_lakes(
         assert set(pq_table.column("x_SourceFormat").to_pylist()) == {"focus-1.2-parquet"}
         assert set(gz_table.column("x_SourceVersion").to_pylist()) == {"1.2"}
         manifests = [lk.manifest(key) for lk in (base, lakes["csv"], lakes["parquet"])]
-        assert len({(m.row_count, m.billed_cost, m.effective_cost, m.list_cost)
-                    for m in manifests if m is not None}) == 1
+        assert (
+            len(
+                {
+                    (m.row_count, m.billed_cost, m.effective_cost, m.list_cost)
+                    for m in manifests
+                    if m is not None
+                }
+            )
+            == 1
+        )
 
 
 def test_providers_accounts_and_periods_land_in_separate_partitions(
     tmp_lake: Lake, tmp_path: Path
 ) -> None:
-    header = ["ProviderName", "BillingAccountId", "BillingCurrency", "BillingPeriodStart",
-              "BillingPeriodEnd", "ChargePeriodStart", "ChargePeriodEnd", "ChargeCategory",
-              "BilledCost", "EffectiveCost", "InvoiceId"]
+    header = [
+        "ProviderName",
+        "BillingAccountId",
+        "BillingCurrency",
+        "BillingPeriodStart",
+        "BillingPeriodEnd",
+        "ChargePeriodStart",
+        "ChargePeriodEnd",
+        "ChargeCategory",
+        "BilledCost",
+        "EffectiveCost",
+        "InvoiceId",
+    ]
     plan = [  # (provider, account, period start, rows)
         ("AWS", "111111111111", "2026-09-01", 3),
         ("AWS", "111111111111", "2026-10-01", 2),
@@ -343,9 +366,21 @@ def test_providers_accounts_and_periods_land_in_separate_partitions(
         for _ in range(count):
             n += 1
             end = "2026-10-01" if start == "2026-09-01" else "2026-11-01"
-            rows.append([provider, account, "USD", f"{start}T00:00:00Z", f"{end}T00:00:00Z",
-                         f"{start}T0{n % 10}:00:00Z", f"{start}T0{n % 10}:59:59Z", "Usage",
-                         f"{n}.0000000001", f"{n}.5", f"inv-{n}"])
+            rows.append(
+                [
+                    provider,
+                    account,
+                    "USD",
+                    f"{start}T00:00:00Z",
+                    f"{end}T00:00:00Z",
+                    f"{start}T0{n % 10}:00:00Z",
+                    f"{start}T0{n % 10}:59:59Z",
+                    "Usage",
+                    f"{n}.0000000001",
+                    f"{n}.5",
+                    f"inv-{n}",
+                ]
+            )
     # Interleave partitions so rows of one partition are not contiguous in the file.
     rows = rows[::2] + rows[1::2]
     path = tmp_path / "several.csv"
@@ -361,12 +396,18 @@ def test_providers_accounts_and_periods_land_in_separate_partitions(
     for key, count in expected.items():
         table = partition_table(tmp_lake, key)
         assert table.num_rows == count
-        assert {(r["BillingAccountId"], r["BillingPeriodStart"].strftime("%Y-%m"))
-                for r in table.select(["BillingAccountId", "BillingPeriodStart"]).to_pylist()
-                } == {(key.billing_account, key.billing_period)}
-        want = dsum([dec(r[8]) for r in rows
-                     if (slugs[r[0]], r[1], r[3][:7]) == (key.provider, key.billing_account,
-                                                          key.billing_period)])
+        assert {
+            (r["BillingAccountId"], r["BillingPeriodStart"].strftime("%Y-%m"))
+            for r in table.select(["BillingAccountId", "BillingPeriodStart"]).to_pylist()
+        } == {(key.billing_account, key.billing_period)}
+        want = dsum(
+            [
+                dec(r[8])
+                for r in rows
+                if (slugs[r[0]], r[1], r[3][:7])
+                == (key.provider, key.billing_account, key.billing_period)
+            ]
+        )
         assert dsum(table.column("BilledCost").to_pylist()) == want
     assert_manifests_agree(tmp_lake)
 
@@ -395,19 +436,31 @@ def test_spec_example_ingests_on_its_own(shared_data: Path, name: str, tmp_path:
     )
     if not name.startswith("commitment_discount"):
         return
+
     # Golden rows: the lake's EffectiveCost, BilledCost and status are the spec's own.
     def key(resource: str | None, category: str | None, start: datetime) -> tuple[str, ...]:
         return (str(resource), str(category), start.isoformat())
 
     want = Counter(
-        (key(text(r["ResourceId"]), text(r["ChargeCategory"]),
-             datetime.fromisoformat(r["ChargePeriodStart"])),
-         dec(r["BilledCost"]), dec(r["EffectiveCost"]), text(r.get("CommitmentDiscountStatus")))
+        (
+            key(
+                text(r["ResourceId"]),
+                text(r["ChargeCategory"]),
+                datetime.fromisoformat(r["ChargePeriodStart"]),
+            ),
+            dec(r["BilledCost"]),
+            dec(r["EffectiveCost"]),
+            text(r.get("CommitmentDiscountStatus")),
+        )
         for r in rows
     )
     got = Counter(
-        (key(r["ResourceId"], r["ChargeCategory"], r["ChargePeriodStart"]),
-         r["BilledCost"], r["EffectiveCost"], r["CommitmentDiscountStatus"])
+        (
+            key(r["ResourceId"], r["ChargeCategory"], r["ChargePeriodStart"]),
+            r["BilledCost"],
+            r["EffectiveCost"],
+            r["CommitmentDiscountStatus"],
+        )
         for r in table.to_pylist()
     )
     assert got == want

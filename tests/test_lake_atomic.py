@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import os
 import random
+import select
 import shutil
 import signal
 import subprocess
 import sys
 import time
-from collections import Counter, deque
+from collections import Counter
 from dataclasses import dataclass
 from decimal import Decimal, localcontext
 from pathlib import Path
@@ -26,7 +28,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from aifinops.ingest.pipeline import ingest
-from aifinops.lake.manifest import MANIFEST_NAME
+from aifinops.lake.manifest import MANIFEST_NAME, Manifest
 from aifinops.lake.store import Lake, PartitionKey
 
 CHILD = Path(__file__).resolve().parent / "support" / "ingest_child.py"
@@ -98,7 +100,9 @@ def read_partition(lake: Lake, key: PartitionKey) -> tuple[pa.Table, Version]:
         *[s.sha256 for s in manifest.sources],
     )
     assert (version.rows, version.billed, version.effective) == (
-        manifest.row_count, manifest.billed_cost, manifest.effective_cost
+        manifest.row_count,
+        manifest.billed_cost,
+        manifest.effective_cost,
     ), f"{key.label()}: sums != manifest"
     return table, version
 
@@ -139,39 +143,77 @@ def files(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[
     return v1, v2
 
 
-class Child:
-    """One ingest child, started early so its imports overlap the previous run."""
+class Server:
+    """The fork server of ``support/ingest_child.py``; one ingest child at a time."""
 
-    def __init__(self, lake_root: Path, source: Path, cwd: Path) -> None:
+    def __init__(self, cwd: Path) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, str(CHILD), str(lake_root), str(source)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            text=True, cwd=cwd,
+            [sys.executable, str(CHILD)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=cwd,
         )
-
-    def line(self) -> str:
         assert self.proc.stdout is not None
-        return self.proc.stdout.readline().strip()
+        self._fd = self.proc.stdout.fileno()
+        self._buffer = b""
+        assert self.line() == "ready", self.stderr()
 
-    def go(self) -> None:
-        assert self.line() == "ready", self.proc.stderr.read() if self.proc.stderr else ""
+    def stderr(self) -> str:
+        self.proc.kill()
+        return self.proc.communicate(timeout=30)[1]
+
+    def line(self, timeout: float = 60) -> str:
+        """Return the server's next output line (read unbuffered, so select() is exact)."""
+        deadline = time.monotonic() + timeout
+        while b"\n" not in self._buffer:
+            ready, _, _ = select.select([self._fd], [], [], max(0, deadline - time.monotonic()))
+            assert ready, "the ingest child stopped answering"
+            chunk = os.read(self._fd, 65536)
+            assert chunk, f"the fork server ended: {self.stderr()}"
+            self._buffer += chunk
+        line, self._buffer = self._buffer.split(b"\n", 1)
+        return line.decode().strip()
+
+    def send(self, *words: str) -> None:
         assert self.proc.stdin is not None
-        self.proc.stdin.write("go\n")
+        self.proc.stdin.write("\t".join(words) + "\n")
         self.proc.stdin.flush()
 
-    def wait_for(self, prefix: str) -> None:
-        """Block until the child prints a line starting with ``prefix`` (or ends)."""
+    def start(self, lake_root: Path, source: Path) -> list[str]:
+        """Fork a child ingesting ``source`` into ``lake_root``; return its output so far."""
+        self.send("ingest", str(lake_root), str(source))
+        line = self.line()
+        assert line.startswith("pid "), line
+        return []
+
+    def until(self, prefix: str, seen: list[str]) -> None:
+        """Block until the child prints a line starting with ``prefix`` (or finishes)."""
         while True:
             line = self.line()
-            if not line or line.startswith((prefix, "done")):
+            seen.append(line)
+            assert not line.startswith("failed"), line
+            if line.startswith((prefix, "done")):
                 return
 
-    def finish(self, *, kill: bool) -> tuple[int, str]:
-        """Kill (or let finish) the child; return its exit status and remaining output."""
-        if kill:
-            self.proc.send_signal(signal.SIGKILL)
-        out, err = self.proc.communicate(timeout=60)
-        return self.proc.returncode, out + err
+    def finish(self, seen: list[str], *, kill: bool) -> int:
+        """SIGKILL the child (or let it finish); return its exit status, collect its output."""
+        self.send("kill" if kill else "wait")
+        while True:
+            line = self.line()
+            if line.startswith("exit "):
+                return int(line.split()[1])
+            seen.append(line)
+
+    def close(self) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.close()
+        self.proc.wait(timeout=30)
+        assert self.proc.stderr is not None
+        self.proc.stderr.close()
+        assert self.proc.stdout is not None
+        self.proc.stdout.close()
 
 
 def test_sigkill_during_ingest_leaves_every_partition_whole(
@@ -184,15 +226,48 @@ def test_sigkill_during_ingest_leaves_every_partition_whole(
     old_manifests = {m.key(): m for m in Lake.open(template).manifests()}
     assert len(old) == 9
 
+    server = Server(tmp_path)
+    try:
+        runs, spans, done, elapsed = _kill_runs(server, template, v2, old, old_manifests, tmp_path)
+    finally:
+        server.close()
+
+    killed = [r for r in runs if r.killed]
+    summary = (
+        f"{len(runs)} runs in {elapsed:.1f}s, {len(killed)} killed; one ingest takes "
+        f"{done:.2f}s; staging leftovers {sum(r.staging_left for r in killed)}, "
+        f"trash leftovers {sum(r.trash_left for r in killed)}; partition states "
+        f"{Counter(s for r in killed for s in r.states.values())}; mixed lakes "
+        f"{sum(len(set(r.states.values())) == 2 for r in killed)}"
+    )
+    print(summary)
+    assert len(killed) >= MIN_KILLS, summary
+    # The kills landed all over the ingest: before anything was written, in the middle of
+    # writing (staged data left behind), after commits, and between two partition commits.
+    assert any(set(r.states.values()) == {"old"} for r in killed), summary
+    assert any(r.staging_left for r in killed), summary
+    assert any("new" in r.states.values() for r in killed), summary
+    assert any(len(set(r.states.values())) == 2 for r in killed), summary
+
+
+def _kill_runs(
+    server: Server,
+    template: Path,
+    v2: Path,
+    old: dict[PartitionKey, Version],
+    old_manifests: dict[PartitionKey, Manifest],
+    tmp_path: Path,
+) -> tuple[list[Run], dict[str, float], float, float]:
     # One uninterrupted run: the reference v2 lake, and how long each phase takes.
     shutil.copytree(template, tmp_path / "measure")
-    child = Child(tmp_path / "measure", v2, tmp_path)
-    child.go()
-    status, output = child.finish(kill=False)
-    assert status == 0, output
-    times = {ln.split()[0] + ln.split()[1]: float(ln.split()[-1])
-             for ln in output.splitlines() if ln.startswith(("read", "write"))}
-    done = float(next(ln.split()[1] for ln in output.splitlines() if ln.startswith("done")))
+    output = server.start(tmp_path / "measure", v2)
+    assert server.finish(output, kill=False) == 0, output
+    times = {
+        ln.split()[0] + ln.split()[1]: float(ln.split()[-1])
+        for ln in output
+        if ln.startswith(("read ", "write "))
+    }
+    done = float(next(ln.split()[1] for ln in output if ln.startswith("done")))
     new = versions_of(Lake.open(tmp_path / "measure"))
     assert set(new) == set(old)
     for key in old:  # v2 really differs everywhere, and by exactly the doubling
@@ -202,82 +277,49 @@ def test_sigkill_during_ingest_leaves_every_partition_whole(
     spans = {
         "go": done * 1.1,
         "read": (done - times["read1"]) * 1.1,
-        "write": (done - times["write1"]) * 1.3,
+        "write": (done - times["write1"]) * 1.2,
     }
 
     rng = random.Random(SEED)
     runs: list[Run] = []
-    # Children are started two runs ahead: their start-up overlaps the runs before them.
-    pending: deque[tuple[Path, Child]] = deque()
-    spawned = 0
-
-    def refill() -> None:
-        nonlocal spawned
-        while len(pending) < 2 and spawned < MAX_RUNS:
-            root = tmp_path / f"lake-{spawned}"
-            shutil.copytree(template, root)
-            pending.append((root, Child(root, v2, tmp_path)))
-            spawned += 1
-
     started = time.monotonic()
-    try:
-        for i in range(MAX_RUNS):
-            if sum(r.killed for r in runs) >= MIN_KILLS:
-                break
-            refill()
-            root, child = pending.popleft()
-            anchor = ANCHORS[i % len(ANCHORS)]
-            delay = rng.uniform(0, spans[anchor])
-            child.go()
-            if anchor != "go":
-                child.wait_for(anchor)
-            time.sleep(delay)
-            status, output = child.finish(kill=True)
-            refill()
+    for i in range(MAX_RUNS):
+        if sum(r.killed for r in runs) >= MIN_KILLS:
+            break
+        root = tmp_path / f"lake-{i}"
+        shutil.copytree(template, root)
+        anchor = ANCHORS[i % len(ANCHORS)]
+        delay = rng.uniform(0, spans[anchor])
+        output = server.start(root, v2)
+        if anchor != "go":
+            server.until(f"{anchor} 1 ", output)
+        time.sleep(delay)
+        status = server.finish(output, kill=True)
 
-            costs = root / "costs"
-            staging_left = bool(children(costs / ".staging"))
-            trash_left = bool(children(costs / ".trash"))
-            lake = Lake.open(root)  # recovers
-            assert not children(costs / ".staging"), f"run {i}: staging left after recovery"
-            assert not children(costs / ".trash"), f"run {i}: trash left after recovery"
-            folders = {p.relative_to(costs) for p in costs.glob("provider=*/*/*")}
-            assert folders == {k.relative_path() for k in old}, f"run {i}: partitions lost"
-            states = {}
-            for key, version in versions_of(lake).items():
-                matches = [name for name, ref in (("old", old[key]), ("new", new[key]))
-                           if version == ref]
-                assert len(matches) == 1, f"run {i}: {key.label()} is neither v1 nor v2"
-                states[key] = matches[0]
-                if matches == ["old"]:  # untouched: byte for byte what v1 wrote
-                    assert lake.manifest(key) == old_manifests[key]
-            commits = sum(ln.startswith("write ") for ln in output.splitlines())
-            assert status in (0, -signal.SIGKILL), output
-            killed = status == -signal.SIGKILL
-            if not killed:
-                assert set(states.values()) == {"new"}
-            # A partition reported as committed is never rolled back.
-            assert Counter(states.values())["new"] >= commits, f"run {i}"
-            runs.append(Run(anchor, delay, killed, commits, staging_left, trash_left, states))
-            shutil.rmtree(root)
-    finally:
-        for _, child in pending:
-            child.finish(kill=True)
-    elapsed = time.monotonic() - started
-
-    killed = [r for r in runs if r.killed]
-    summary = (
-        f"{len(runs)} runs in {elapsed:.1f}s, {len(killed)} killed; ingest takes {done:.2f}s; "
-        f"staging leftovers {sum(r.staging_left for r in killed)}, "
-        f"trash leftovers {sum(r.trash_left for r in killed)}; partition states "
-        f"{Counter(s for r in killed for s in r.states.values())}; mixed lakes "
-        f"{sum(len(set(r.states.values())) == 2 for r in killed)}"
-    )
-    print(summary)
-    assert len(killed) >= MIN_KILLS, summary
-    # The kills landed all over the ingest: before anything was written, in the middle of
-    # writing (staged data left behind), and between two partition commits.
-    assert any(set(r.states.values()) == {"old"} for r in killed), summary
-    assert any(r.staging_left for r in killed), summary
-    assert any("new" in r.states.values() for r in killed), summary
-    assert any(len(set(r.states.values())) == 2 for r in killed), summary
+        costs = root / "costs"
+        staging_left = bool(children(costs / ".staging"))
+        trash_left = bool(children(costs / ".trash"))
+        lake = Lake.open(root)  # recovers
+        assert not children(costs / ".staging"), f"run {i}: staging left after recovery"
+        assert not children(costs / ".trash"), f"run {i}: trash left after recovery"
+        folders = {p.relative_to(costs) for p in costs.glob("provider=*/*/*")}
+        assert folders == {k.relative_path() for k in old}, f"run {i}: partitions lost"
+        states = {}
+        for key, version in versions_of(lake).items():
+            matches = [
+                name for name, ref in (("old", old[key]), ("new", new[key])) if version == ref
+            ]
+            assert len(matches) == 1, f"run {i}: {key.label()} is neither v1 nor v2"
+            states[key] = matches[0]
+            if matches == ["old"]:  # untouched: exactly what v1 wrote
+                assert lake.manifest(key) == old_manifests[key]
+        assert status in (0, -signal.SIGKILL), output
+        killed = status == -signal.SIGKILL
+        if not killed:
+            assert set(states.values()) == {"new"}, f"run {i}"
+        # A partition reported as committed is never rolled back.
+        commits = sum(ln.startswith("write ") for ln in output)
+        assert Counter(states.values())["new"] >= commits, f"run {i}"
+        runs.append(Run(anchor, delay, killed, commits, staging_left, trash_left, states))
+        shutil.rmtree(root)
+    return runs, spans, done, time.monotonic() - started

@@ -27,14 +27,21 @@ app.add_typer(report_app, name="report")
 
 LakeOpt = Annotated[
     Path | None,
-    typer.Option("--lake", help="Lake directory (default: $AIFINOPS_LAKE, else the config "
-                 "file's lake, else ~/.local/share/aifinops/lake).", show_default=False),
+    typer.Option(
+        "--lake",
+        help="Lake directory (default: $AIFINOPS_LAKE, else the config "
+        "file's lake, else ~/.local/share/aifinops/lake).",
+        show_default=False,
+    ),
 ]
 EngineOpt = Annotated[
     str | None,
-    typer.Option("--engine", help="Analysis engine: duckdb or pyspark (default: $AIFINOPS_ENGINE, "
-                 "the config file's engine, else duckdb).",
-                 show_default=False),
+    typer.Option(
+        "--engine",
+        help="Analysis engine: duckdb or pyspark (default: $AIFINOPS_ENGINE, "
+        "the config file's engine, else duckdb).",
+        show_default=False,
+    ),
 ]
 FormatOpt = Annotated[str, typer.Option("--format", "-f", help="Output: table, json or csv.")]
 PeriodOpt = Annotated[
@@ -58,12 +65,19 @@ def version() -> None:
 @app.command()
 def demo(
     out_dir: Annotated[Path, typer.Option("--out", help="Where the demo exports go.")] = Path(
-        ".demo"),
+        ".demo"
+    ),
     lake: LakeOpt = None,
     seed: Annotated[int, typer.Option(help="Random seed; same seed, same company.")] = 7,
     scale: Annotated[float, typer.Option(help="Row volume multiplier (1 = ~50k rows).")] = 1.0,
-    serve: Annotated[bool, typer.Option("--serve/--no-serve", help="Serve the dashboard "
-                     "afterwards (once it exists); --no-serve only builds the lake.")] = True,
+    serve: Annotated[
+        bool,
+        typer.Option(
+            "--serve/--no-serve",
+            help="Serve the dashboard "
+            "afterwards (once it exists); --no-serve only builds the lake.",
+        ),
+    ] = True,
 ) -> None:
     """Generate the demo AI company's multi-cloud exports, ingest them and show the spend."""
     from aifinops.analyze import spend
@@ -77,10 +91,16 @@ def demo(
             built = build_demo(out_dir, target, seed=seed, scale=scale, progress=progress)
         engine = connect(target)
         rows = engine.execute(spend(engine.costs(), by=["provider", "month"])).to_pylist()
-    out.print(f"Demo company written to [bold]{out_dir}[/] ({built.demo.rows:,} FOCUS rows), "
-              f"lake at [bold]{target.root}[/].")
-    emit(rows, ["provider", "month", "billed_cost", "effective_cost", "list_cost", "savings"],
-         "table", title="Spend by provider and month (USD)")
+    out.print(
+        f"Demo company written to [bold]{out_dir}[/] ({built.demo.rows:,} FOCUS rows), "
+        f"lake at [bold]{target.root}[/]."
+    )
+    emit(
+        rows,
+        ["provider", "month", "billed_cost", "effective_cost", "list_cost", "savings"],
+        "table",
+        title="Spend by provider and month (USD)",
+    )
     out.print(f"Next: aifinops report spend --lake {target.root} --by team,service")
     if serve:
         out.print("The dashboard (`aifinops serve`) is not built yet; the lake is ready.")
@@ -88,21 +108,26 @@ def demo(
 
 @app.command()
 def ingest(
-    paths: Annotated[list[Path], typer.Argument(help="FOCUS files or folders (CSV, CSV.gz, "
-                                                "Parquet).", show_default=False)],
+    paths: Annotated[
+        list[Path],
+        typer.Argument(help="FOCUS files or folders (CSV, CSV.gz, Parquet).", show_default=False),
+    ],
     lake: LakeOpt = None,
-    provider: Annotated[str | None, typer.Option(help="ProviderName for files without one.")
-                        ] = None,
-    billing_account: Annotated[str | None, typer.Option(
-        help="BillingAccountId for files without one.")] = None,
+    provider: Annotated[
+        str | None, typer.Option(help="ProviderName for files without one.")
+    ] = None,
+    billing_account: Annotated[
+        str | None, typer.Option(help="BillingAccountId for files without one.")
+    ] = None,
     fmt: FormatOpt = "table",
 ) -> None:
     """Ingest cost exports into the lake, replacing each billing period they hold."""
     from aifinops.ingest.pipeline import ingest as run_ingest
     from aifinops.lake import Lake
 
-    fallbacks = {k: v for k, v in (("ProviderName", provider),
-                                   ("BillingAccountId", billing_account)) if v}
+    fallbacks = {
+        k: v for k, v in (("ProviderName", provider), ("BillingAccountId", billing_account)) if v
+    }
     with errors():
         check_format(fmt)
         target = Lake.open(load_settings(lake=lake).lake)
@@ -111,13 +136,27 @@ def ingest(
     for f in report.files:
         for note in f.notes:
             err.print(f"note: {f.path}: {note}", highlight=False)
-    rows = [{"provider": p.provider_name, "billing_account": p.billing_account_id,
-             "billing_period": p.key.billing_period, "status": p.status, "rows": p.rows,
-             "source_billed_cost": p.source_billed_cost, "billed_cost": p.billed_cost,
-             "effective_cost": p.effective_cost, "currency": p.currency}
-            for p in report.partitions]
-    emit(rows, list(rows[0]) if rows else [], fmt, title=f"Ingested into {target.root}",
-         lake=str(target.root))
+    rows = [
+        {
+            "provider": p.provider_name,
+            "billing_account": p.billing_account_id,
+            "billing_period": p.key.billing_period,
+            "status": p.status,
+            "rows": p.rows,
+            "source_billed_cost": p.source_billed_cost,
+            "billed_cost": p.billed_cost,
+            "effective_cost": p.effective_cost,
+            "currency": p.currency,
+        }
+        for p in report.partitions
+    ]
+    emit(
+        rows,
+        list(rows[0]) if rows else [],
+        fmt,
+        title=f"Ingested into {target.root}",
+        lake=str(target.root),
+    )
 
 
 @app.command()
@@ -129,8 +168,18 @@ def sources(lake: LakeOpt = None, fmt: FormatOpt = "table") -> None:
     with errors():
         check_format(fmt)
         rows = source_rows(Lake.open(load_settings(lake=lake).lake, create=False))
-    columns = ["provider", "billing_account", "billing_period", "currency", "rows",
-               "billed_cost", "effective_cost", "formats", "files", "age_hours"]
+    columns = [
+        "provider",
+        "billing_account",
+        "billing_period",
+        "currency",
+        "rows",
+        "billed_cost",
+        "effective_cost",
+        "formats",
+        "files",
+        "age_hours",
+    ]
     emit(rows, columns, fmt, title="Lake partitions")
 
 
@@ -146,8 +195,13 @@ def validate(lake: LakeOpt = None, engine: EngineOpt = None, fmt: FormatOpt = "t
         con = connect(Lake.open(settings.lake, create=False), engine=settings.engine)
         report = run_validate(con.costs(), execute=con.execute)
     rows = report.to_rows()
-    emit(rows, list(rows[0]) if rows else ["rule", "count"], fmt,
-         title=f"FOCUS 1.2 validation of {report.rows_checked:,} rows", ok=report.ok)
+    emit(
+        rows,
+        list(rows[0]) if rows else ["rule", "count"],
+        fmt,
+        title=f"FOCUS 1.2 validation of {report.rows_checked:,} rows",
+        ok=report.ok,
+    )
     if fmt == "table":
         out.print("[green]No violations.[/]" if report.ok else "[red]Violations found.[/]")
     if not report.ok:
@@ -160,10 +214,15 @@ def export(
     lake: LakeOpt = None,
     fmt: Annotated[str, typer.Option("--format", "-f", help="csv or parquet.")] = "csv",
     period: PeriodOpt = None,
-    focus_13: Annotated[bool, typer.Option("--focus-1-3", help="Also write the eight "
-                        "FOCUS 1.3 columns.")] = False,
-    ours: Annotated[bool, typer.Option("--x-columns/--no-x-columns", help="Write our x_ "
-                    "columns after the FOCUS ones.")] = True,
+    focus_13: Annotated[
+        bool, typer.Option("--focus-1-3", help="Also write the eight FOCUS 1.3 columns.")
+    ] = False,
+    ours: Annotated[
+        bool,
+        typer.Option(
+            "--x-columns/--no-x-columns", help="Write our x_ columns after the FOCUS ones."
+        ),
+    ] = True,
 ) -> None:
     """Export the lake as one FOCUS 1.2 file (FOCUS columns first, then ours)."""
     from aifinops.analyze import parse_period
@@ -173,16 +232,25 @@ def export(
     with errors():
         check_format(fmt, ("csv", "parquet"))
         chosen = parse_period(period)
-        result = run_export(Lake.open(load_settings(lake=lake).lake, create=False), output,
-                            fmt=fmt, period=(chosen.first, chosen.last) if chosen else None,
-                            include_focus_13=focus_13, include_ours=ours)
+        result = run_export(
+            Lake.open(load_settings(lake=lake).lake, create=False),
+            output,
+            fmt=fmt,
+            period=(chosen.first, chosen.last) if chosen else None,
+            include_focus_13=focus_13,
+            include_ours=ours,
+        )
     err.print(f"wrote {result.rows:,} rows × {len(result.columns)} columns to {result.path}")
 
 
 @report_app.command("spend")
 def report_spend(
-    by: Annotated[str, typer.Option("--by", help="Dimensions, comma-separated, e.g. "
-                  "provider,service. See docs/reports.md.")] = "provider",
+    by: Annotated[
+        str,
+        typer.Option(
+            "--by", help="Dimensions, comma-separated, e.g. provider,service. See docs/reports.md."
+        ),
+    ] = "provider",
     period: PeriodOpt = None,
     lake: LakeOpt = None,
     engine: EngineOpt = None,
@@ -202,5 +270,11 @@ def report_spend(
         expr = spend(con.costs(), by=dims, period=chosen)
         rows = con.execute(expr.limit(limit) if limit else expr).to_pylist()
     label = chosen.label() if chosen else "all periods"
-    emit(rows, [*dims, *MEASURES], fmt, title=f"Spend by {', '.join(dims) or 'total'} "
-         f"({label})", period=label, by=dims)
+    emit(
+        rows,
+        [*dims, *MEASURES],
+        fmt,
+        title=f"Spend by {', '.join(dims) or 'total'} ({label})",
+        period=label,
+        by=dims,
+    )

@@ -42,13 +42,22 @@ def check_format(fmt: str, allowed: Sequence[str] = FORMATS) -> None:
         BadInputError: naming the allowed formats.
     """
     if fmt not in allowed:
-        raise BadInputError(f"unknown output format {fmt!r}", column="--format",
-                            expected=" or ".join(allowed),
-                            fix=f"pass --format {'|'.join(allowed)}.")
+        raise BadInputError(
+            f"unknown output format {fmt!r}",
+            column="--format",
+            expected=" or ".join(allowed),
+            fix=f"pass --format {'|'.join(allowed)}.",
+        )
 
 
-def emit(rows: Sequence[dict[str, Any]], columns: Sequence[str], fmt: str, *,
-         title: str | None = None, **meta: Any) -> None:
+def emit(
+    rows: Sequence[dict[str, Any]],
+    columns: Sequence[str],
+    fmt: str,
+    *,
+    title: str | None = None,
+    **meta: Any,
+) -> None:
     """Print rows as a table (default), JSON or CSV."""
     if fmt == "json":
         sys.stdout.write(to_json(rows, **meta) + "\n")
@@ -64,8 +73,13 @@ def progress_bar(enabled: bool = True) -> Iterator[Callable[[str, int, int], Non
     if not enabled:
         yield lambda step, done, total: None
         return
-    bar = Progress(TextColumn("{task.description:<10}"), BarColumn(), MofNCompleteColumn(),
-                   TimeElapsedColumn(), console=err)
+    bar = Progress(
+        TextColumn("{task.description:<10}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+    )
     tasks: dict[str, Any] = {}
 
     def update(step: str, done: int, total: int) -> None:

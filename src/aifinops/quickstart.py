@@ -48,7 +48,8 @@ def build_demo(
             (part.provider_name, part.billing_account_id, part.key.billing_period)
         )
         if expected is not None and expected != (part.billed_cost, part.effective_cost):
-            raise LakeError(f"demo partition {part.key.label()} does not reconcile: "
-                            f"{part.billed_cost}/{part.effective_cost} vs {expected}")
+            raise LakeError(
+                f"demo partition {part.key.label()} does not reconcile: "
+                f"{part.billed_cost}/{part.effective_cost} vs {expected}"
+            )
     return DemoBuild(demo, report)
-

@@ -79,7 +79,8 @@ def parse_period(text: str | None) -> Period | None:
     last = last or first
     if not (_MONTH.match(first) and _MONTH.match(last)) or first > last:
         raise BadInputError(
-            f"bad period {text!r}", column="--period",
+            f"bad period {text!r}",
+            column="--period",
             expected="YYYY-MM, YYYY-MM..YYYY-MM, YYYY or all",
             fix="for example --period 2026-09 or --period 2026-08..2026-10.",
         )
@@ -97,7 +98,8 @@ def parse_dimensions(text: str | Sequence[str]) -> list[str]:
     for name in names:
         if name not in DIMENSIONS:
             raise BadInputError(
-                f"unknown dimension {name!r}", column="--by",
+                f"unknown dimension {name!r}",
+                column="--by",
                 expected=f"one of {', '.join(DIMENSIONS)}",
                 fix="pick dimensions from the list, comma-separated.",
             )

@@ -7,6 +7,6 @@ stories. See ``docs/demo.md``.
 
 from __future__ import annotations
 
-from aifinops.demo.generate import DemoResult, generate
+from aifinops.demo.build import DemoResult, generate
 
 __all__ = ["DemoResult", "generate"]

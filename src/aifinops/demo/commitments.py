@@ -29,29 +29,45 @@ from aifinops.demo.company import SUB_ACCOUNTS, TAX_RATES
 from aifinops.demo.resources import Resource
 from aifinops.demo.skus import (
     AWS_RI_RATE,
+    AWS_SKUS,
     AWS_SP_RATES,
     AZURE_RSV_RATE,
-    GCP_L4_CUD_RATE,
-    SAVINGS_PLANS,
-    AWS_SKUS,
     AZURE_SKUS,
+    GCP_L4_CUD_RATE,
     GCP_SKUS,
+    SAVINGS_PLANS,
 )
 
 _PAYER = SUB_ACCOUNTS["aws-mgmt"].id
 SAVINGS_PLAN = Commitment(
     f"arn:aws:savingsplans::{_PAYER}:savingsplan/{stable_uuid('sp')}",
-    "Compute Savings Plan 1yr No Upfront", "Savings Plan", "Spend", "USD")
+    "Compute Savings Plan 1yr No Upfront",
+    "Savings Plan",
+    "Spend",
+    "USD",
+)
 RESERVED_INSTANCE = Commitment(
     f"arn:aws:ec2:us-east-1:{SUB_ACCOUNTS['aws-prod'].id}:reserved-instances/{stable_uuid('ri')}",
-    "m6i.2xlarge 1yr No Upfront", "Reserved Instances", "Usage", "Hours")
+    "m6i.2xlarge 1yr No Upfront",
+    "Reserved Instances",
+    "Usage",
+    "Hours",
+)
 _ORDER = stable_uuid("rsv-order")
 AZURE_RESERVATION = Commitment(
-    f"/providers/Microsoft.Capacity/reservationOrders/{_ORDER}/reservations/"
-    f"{stable_uuid('rsv')}", "NC24ads_A100_v4_1yr_monthly", "Reservation", "Usage", "Hours")
+    f"/providers/Microsoft.Capacity/reservationOrders/{_ORDER}/reservations/{stable_uuid('rsv')}",
+    "NC24ads_A100_v4_1yr_monthly",
+    "Reservation",
+    "Usage",
+    "Hours",
+)
 GCP_CUD = Commitment(
     "projects/nimbus-serving-118244/regions/us-central1/commitments/l4-inference-1y",
-    "l4-inference-1y", "Committed Use Discount", "Usage", "Hours")
+    "l4-inference-1y",
+    "Committed Use Discount",
+    "Usage",
+    "Hours",
+)
 PLATFORM = Labels("other", None, "ml-platform", "platform", None, None)
 RI_COUNT = 2
 RSV_COUNT = 2
@@ -62,28 +78,65 @@ def _hours_in_month(moment: datetime) -> int:
     return int((end - start).total_seconds() // 3600)
 
 
-def _fee(provider: str, sub: str, start: datetime, end: datetime, kind: str,
-         commitment: Commitment, quantity: Decimal, rate: Decimal, sku: Sku | None,
-         description: str, unused: Decimal = ZERO) -> Charge:
+def _fee(
+    provider: str,
+    sub: str,
+    start: datetime,
+    end: datetime,
+    kind: str,
+    commitment: Commitment,
+    quantity: Decimal,
+    rate: Decimal,
+    sku: Sku | None,
+    description: str,
+    unused: Decimal = ZERO,
+) -> Charge:
     cost = rate * quantity
     return Charge(
-        provider=provider, sub=sub, start=start, end=end, kind=kind, category="Purchase",
-        frequency="Recurring", description=description, billed=cost, effective=ZERO,
-        list_cost=cost, contracted_cost=cost, labels=PLATFORM, sku=sku,
-        resource=commitment.id, quantity=quantity, list_price=rate, contracted_price=rate,
-        pricing_category="Standard", commitment=commitment, unused=unused,
+        provider=provider,
+        sub=sub,
+        start=start,
+        end=end,
+        kind=kind,
+        category="Purchase",
+        frequency="Recurring",
+        description=description,
+        billed=cost,
+        effective=ZERO,
+        list_cost=cost,
+        contracted_cost=cost,
+        labels=PLATFORM,
+        sku=sku,
+        resource=commitment.id,
+        quantity=quantity,
+        list_price=rate,
+        contracted_price=rate,
+        pricing_category="Standard",
+        commitment=commitment,
+        unused=unused,
     )
 
 
 def _cover(charge: Charge, commitment: Commitment, rate: Decimal) -> Charge:
     assert charge.quantity is not None
-    return replace(charge, kind=_COVER_KIND[commitment.type],
-                   billed=ZERO, effective=rate * charge.quantity, pricing_category="Committed",
-                   commitment=commitment, status="Used", commitment_rate=rate)
+    return replace(
+        charge,
+        kind=_COVER_KIND[commitment.type],
+        billed=ZERO,
+        effective=rate * charge.quantity,
+        pricing_category="Committed",
+        commitment=commitment,
+        status="Used",
+        commitment_rate=rate,
+    )
 
 
-_COVER_KIND = {"Savings Plan": "sp-covered", "Reserved Instances": "ri-usage",
-               "Reservation": "rsv-usage", "Committed Use Discount": "cud-usage"}
+_COVER_KIND = {
+    "Savings Plan": "sp-covered",
+    "Reserved Instances": "ri-usage",
+    "Reservation": "rsv-usage",
+    "Committed Use Discount": "cud-usage",
+}
 
 
 class Ledger:
@@ -105,18 +158,37 @@ class Ledger:
         start, end = month_bounds(day)
         hours = Decimal(_hours_in_month(day))
         if self.provider == "aws":
-            yield self._book(_fee("aws", "aws-prod", start, end, "ri-fee", RESERVED_INSTANCE,
-                                  hours * RI_COUNT, AWS_RI_RATE, AWS_SKUS["m6i.2xlarge"],
-                                  f"USD {AWS_RI_RATE} hourly fee per Linux/UNIX (Amazon VPC), "
-                                  "m6i.2xlarge instance"))
+            yield self._book(
+                _fee(
+                    "aws",
+                    "aws-prod",
+                    start,
+                    end,
+                    "ri-fee",
+                    RESERVED_INSTANCE,
+                    hours * RI_COUNT,
+                    AWS_RI_RATE,
+                    AWS_SKUS["m6i.2xlarge"],
+                    f"USD {AWS_RI_RATE} hourly fee per Linux/UNIX (Amazon VPC), "
+                    "m6i.2xlarge instance",
+                )
+            )
         if self.provider == "azure":
             # NOTE: EA cost details are daily: the monthly purchase is dated the 1st.
-            yield self._book(_fee("azure", "az-training", start, start + timedelta(days=1),
-                                  "rsv-purchase",
-                                  AZURE_RESERVATION, hours * RSV_COUNT, AZURE_RSV_RATE,
-                                  AZURE_SKUS["Standard_NC24ads_A100_v4"],
-                                  "Reserved VM Instance, Standard_NC24ads_A100_v4, US East, "
-                                  "1 Year"))
+            yield self._book(
+                _fee(
+                    "azure",
+                    "az-training",
+                    start,
+                    start + timedelta(days=1),
+                    "rsv-purchase",
+                    AZURE_RESERVATION,
+                    hours * RSV_COUNT,
+                    AZURE_RSV_RATE,
+                    AZURE_SKUS["Standard_NC24ads_A100_v4"],
+                    "Reserved VM Instance, Standard_NC24ads_A100_v4, US East, 1 Year",
+                )
+            )
 
     def apply(self, charge: Charge, res: Resource) -> Charge:
         """Return ``charge`` as the commitment-covered line it becomes, and book it."""
@@ -147,18 +219,39 @@ class Ledger:
         elif self.provider == "gcp":
             hours = Decimal(self.period_hours * self.cud_gpus)
             for p in periods:
-                yield self._book(_fee("gcp", "gcp-serving", p, p + step, "cud-fee", GCP_CUD,
-                                      hours, GCP_L4_CUD_RATE, GCP_SKUS["l4"],
-                                      "Commitment v1: Nvidia L4 GPU in Americas for 1 Year"))
+                yield self._book(
+                    _fee(
+                        "gcp",
+                        "gcp-serving",
+                        p,
+                        p + step,
+                        "cud-fee",
+                        GCP_CUD,
+                        hours,
+                        GCP_L4_CUD_RATE,
+                        GCP_SKUS["l4"],
+                        "Commitment v1: Nvidia L4 GPU in Americas for 1 Year",
+                    )
+                )
         elif self.provider == "azure":
             yield from self._rsv_unused(day)
 
     def _sp_fee(self, start: datetime, end: datetime) -> Charge:
         hours = Decimal(self.period_hours)
         unused = self.sp_commit * hours - self._sp_used.get(start, ZERO)
-        return _fee("aws", "aws-mgmt", start, end, "sp-fee", SAVINGS_PLAN, hours,
-                    self.sp_commit, None, f"{self.sp_commit} USD hourly commitment for "
-                    "Compute Savings Plan", unused=unused)
+        return _fee(
+            "aws",
+            "aws-mgmt",
+            start,
+            end,
+            "sp-fee",
+            SAVINGS_PLAN,
+            hours,
+            self.sp_commit,
+            None,
+            f"{self.sp_commit} USD hourly commitment for Compute Savings Plan",
+            unused=unused,
+        )
 
     def _rsv_unused(self, day: datetime) -> Iterator[Charge]:
         used = self._rsv_hours.pop(day, ZERO)
@@ -167,14 +260,29 @@ class Ledger:
             return
         cost = AZURE_RSV_RATE * unused_hours
         yield Charge(
-            provider="azure", sub="az-training", start=day, end=day + timedelta(days=1),
-            kind="rsv-unused", category="Usage", frequency="Usage-Based",
-            description="Unused reservation: Standard_NC24ads_A100_v4", billed=ZERO,
-            effective=cost, list_cost=ZERO, contracted_cost=ZERO, labels=PLATFORM,
-            sku=AZURE_SKUS["Standard_NC24ads_A100_v4"], resource=AZURE_RESERVATION.id,
-            quantity=unused_hours, list_price=ZERO, contracted_price=ZERO,
-            pricing_category="Committed", commitment=AZURE_RESERVATION, status="Unused",
-            commitment_rate=AZURE_RSV_RATE, unused=cost,
+            provider="azure",
+            sub="az-training",
+            start=day,
+            end=day + timedelta(days=1),
+            kind="rsv-unused",
+            category="Usage",
+            frequency="Usage-Based",
+            description="Unused reservation: Standard_NC24ads_A100_v4",
+            billed=ZERO,
+            effective=cost,
+            list_cost=ZERO,
+            contracted_cost=ZERO,
+            labels=PLATFORM,
+            sku=AZURE_SKUS["Standard_NC24ads_A100_v4"],
+            resource=AZURE_RESERVATION.id,
+            quantity=unused_hours,
+            list_price=ZERO,
+            contracted_price=ZERO,
+            pricing_category="Committed",
+            commitment=AZURE_RESERVATION,
+            status="Unused",
+            commitment_rate=AZURE_RSV_RATE,
+            unused=cost,
         )
 
     def month_end(self, day: datetime) -> Iterator[Charge]:
@@ -199,9 +307,19 @@ class Ledger:
 
 def _tax(provider: str, sub: str, start: datetime, end: datetime, tax: Decimal) -> Charge:
     return Charge(
-        provider=provider, sub=sub, start=start, end=end, kind="tax", category="Tax",
-        frequency="Recurring", description="Sales tax", billed=tax, effective=tax,
-        list_cost=tax, contracted_cost=tax, labels=Labels("other", None, None, None, None, None),
+        provider=provider,
+        sub=sub,
+        start=start,
+        end=end,
+        kind="tax",
+        category="Tax",
+        frequency="Recurring",
+        description="Sales tax",
+        billed=tax,
+        effective=tax,
+        list_cost=tax,
+        contracted_cost=tax,
+        labels=Labels("other", None, None, None, None, None),
     )
 
 
@@ -213,23 +331,46 @@ def one_offs(provider: str, start: datetime, end: datetime) -> list[Charge]:
     out: list[Charge] = []
     if start.month == 9:
         amount = dec("-10000.00")
-        out.append(Charge(
-            provider="aws", sub="aws-research", start=start, end=end, kind="credit",
-            category="Credit", frequency="One-Time",
-            description="AWS Activate Credits - Portfolio Plus", billed=amount,
-            effective=amount, list_cost=ZERO, contracted_cost=ZERO, labels=none,
-        ))
+        out.append(
+            Charge(
+                provider="aws",
+                sub="aws-research",
+                start=start,
+                end=end,
+                kind="credit",
+                category="Credit",
+                frequency="One-Time",
+                description="AWS Activate Credits - Portfolio Plus",
+                billed=amount,
+                effective=amount,
+                list_cost=ZERO,
+                contracted_cost=ZERO,
+                labels=none,
+            )
+        )
     if start.month == 10:
         amount = dec("-412.50")
         labels = Labels("storage", "data-preparation", "data-eng", "lakehouse", None, None)
-        out.append(Charge(
-            provider="aws", sub="aws-prod", start=start, end=end, kind="refund",
-            category="Usage", frequency="One-Time",
-            description="Refund: duplicate S3 storage charges billed in 2026-08",
-            billed=amount, effective=amount, list_cost=amount, contracted_cost=amount,
-            labels=labels, sku=AWS_SKUS["s3/standard"], resource="nimbus-datasets",
-            charge_class="Correction",
-        ))
+        out.append(
+            Charge(
+                provider="aws",
+                sub="aws-prod",
+                start=start,
+                end=end,
+                kind="refund",
+                category="Usage",
+                frequency="One-Time",
+                description="Refund: duplicate S3 storage charges billed in 2026-08",
+                billed=amount,
+                effective=amount,
+                list_cost=amount,
+                contracted_cost=amount,
+                labels=labels,
+                sku=AWS_SKUS["s3/standard"],
+                resource="nimbus-datasets",
+                charge_class="Correction",
+            )
+        )
     return out
 
 

@@ -25,8 +25,11 @@ PROVIDER_NAMES = {"aws": "AWS", "azure": "Microsoft", "gcp": "Google Cloud"}
 ISSUERS = {"aws": "AWS", "azure": "Microsoft", "gcp": "Google Cloud"}
 AWS_LEGAL_ENTITY = "Amazon Web Services, Inc."
 PUBLISHERS = {"aws": "Amazon Web Services, Inc.", "azure": "Microsoft", "gcp": "Google Cloud"}
-BILLING_ACCOUNT_TYPES = {"aws": "Management Account", "azure": "Billing Account",
-                         "gcp": "Billing Account"}
+BILLING_ACCOUNT_TYPES = {
+    "aws": "Management Account",
+    "azure": "Billing Account",
+    "gcp": "Billing Account",
+}
 SUB_ACCOUNT_TYPES = {"aws": "Linked Account", "azure": "Subscription", "gcp": "Project"}
 
 
@@ -48,28 +51,98 @@ AWS_PAYER = "480912345671"
 AZURE_ENROLLMENT = "74839201"
 GCP_BILLING = "01A2B3-C4D5E6-F7A8B9"
 
-SUB_ACCOUNTS: dict[str, SubAccount] = {s.key: s for s in (
-    SubAccount("aws-mgmt", "aws", AWS_PAYER, "Nimbus Labs", AWS_PAYER, "nimbus-management",
-               "us-east-1", "US East (N. Virginia)"),
-    SubAccount("aws-research", "aws", AWS_PAYER, "Nimbus Labs", "271650389412",
-               "nimbus-research", "us-east-1", "US East (N. Virginia)"),
-    SubAccount("aws-prod", "aws", AWS_PAYER, "Nimbus Labs", "619384057261", "nimbus-prod",
-               "us-east-1", "US East (N. Virginia)"),
-    SubAccount("az-training", "azure", AZURE_ENROLLMENT, "Nimbus Labs EA",
-               stable_uuid("az-sub", "training"), "nimbus-ml-training", "eastus", "East US"),
-    SubAccount("az-serving", "azure", AZURE_ENROLLMENT, "Nimbus Labs EA",
-               stable_uuid("az-sub", "serving"), "nimbus-ml-serving", "eastus", "East US"),
-    SubAccount("gcp-research", "gcp", GCP_BILLING, "Nimbus Labs", "nimbus-research-291507",
-               "Nimbus Research", "us-central1", "Iowa"),
-    SubAccount("gcp-serving", "gcp", GCP_BILLING, "Nimbus Labs", "nimbus-serving-118244",
-               "Nimbus Serving", "us-central1", "Iowa"),
-    SubAccount("gcp-data", "gcp", GCP_BILLING, "Nimbus Labs", "nimbus-data-772019",
-               "Nimbus Data", "us-central1", "Iowa"),
-)}
+SUB_ACCOUNTS: dict[str, SubAccount] = {
+    s.key: s
+    for s in (
+        SubAccount(
+            "aws-mgmt",
+            "aws",
+            AWS_PAYER,
+            "Nimbus Labs",
+            AWS_PAYER,
+            "nimbus-management",
+            "us-east-1",
+            "US East (N. Virginia)",
+        ),
+        SubAccount(
+            "aws-research",
+            "aws",
+            AWS_PAYER,
+            "Nimbus Labs",
+            "271650389412",
+            "nimbus-research",
+            "us-east-1",
+            "US East (N. Virginia)",
+        ),
+        SubAccount(
+            "aws-prod",
+            "aws",
+            AWS_PAYER,
+            "Nimbus Labs",
+            "619384057261",
+            "nimbus-prod",
+            "us-east-1",
+            "US East (N. Virginia)",
+        ),
+        SubAccount(
+            "az-training",
+            "azure",
+            AZURE_ENROLLMENT,
+            "Nimbus Labs EA",
+            stable_uuid("az-sub", "training"),
+            "nimbus-ml-training",
+            "eastus",
+            "East US",
+        ),
+        SubAccount(
+            "az-serving",
+            "azure",
+            AZURE_ENROLLMENT,
+            "Nimbus Labs EA",
+            stable_uuid("az-sub", "serving"),
+            "nimbus-ml-serving",
+            "eastus",
+            "East US",
+        ),
+        SubAccount(
+            "gcp-research",
+            "gcp",
+            GCP_BILLING,
+            "Nimbus Labs",
+            "nimbus-research-291507",
+            "Nimbus Research",
+            "us-central1",
+            "Iowa",
+        ),
+        SubAccount(
+            "gcp-serving",
+            "gcp",
+            GCP_BILLING,
+            "Nimbus Labs",
+            "nimbus-serving-118244",
+            "Nimbus Serving",
+            "us-central1",
+            "Iowa",
+        ),
+        SubAccount(
+            "gcp-data",
+            "gcp",
+            GCP_BILLING,
+            "Nimbus Labs",
+            "nimbus-data-772019",
+            "Nimbus Data",
+            "us-central1",
+            "Iowa",
+        ),
+    )
+}
 
 #: GCP project numbers (the export's ``project.number``).
-GCP_PROJECT_NUMBERS = {"gcp-research": "291507448812", "gcp-serving": "118244907345",
-                       "gcp-data": "772019663021"}
+GCP_PROJECT_NUMBERS = {
+    "gcp-research": "291507448812",
+    "gcp-serving": "118244907345",
+    "gcp-data": "772019663021",
+}
 #: Azure resource groups per subscription.
 AZURE_RESOURCE_GROUPS = {"az-training": "rg-ml-training", "az-serving": "rg-ml-serving"}
 

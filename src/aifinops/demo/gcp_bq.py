@@ -47,36 +47,56 @@ def _usage(charge: Charge) -> dict[str, Any] | None:
     else:
         start, end = month_bounds(charge.start)
         amount = qty * _GIB * int((end - start).total_seconds())
-    return {"amount": _num(amount.to_integral_value()), "unit": sku.native["usage_unit"],
-            "amount_in_pricing_units": _num(qty), "pricing_unit": sku.native["pricing_unit"]}
+    return {
+        "amount": _num(amount.to_integral_value()),
+        "unit": sku.native["usage_unit"],
+        "amount_in_pricing_units": _num(qty),
+        "pricing_unit": sku.native["pricing_unit"],
+    }
 
 
 def _project(charge: Charge) -> dict[str, Any]:
     sub = SUB_ACCOUNTS[charge.sub]
     number = GCP_PROJECT_NUMBERS[charge.sub]
-    team = {"gcp-research": "llm-research", "gcp-serving": "applied-ml",
-            "gcp-data": "data-eng"}[charge.sub]
-    return {"id": sub.id, "number": number, "name": sub.name,
-            "labels": [{"key": "team", "value": team}],
-            "ancestry_numbers": f"/{_ORG}/{number}/",
-            "ancestors": [{"resource_name": f"projects/{number}", "display_name": sub.id},
-                          {"resource_name": f"organizations/{_ORG}",
-                           "display_name": "nimbuslabs.example"}]}
+    team = {"gcp-research": "llm-research", "gcp-serving": "applied-ml", "gcp-data": "data-eng"}[
+        charge.sub
+    ]
+    return {
+        "id": sub.id,
+        "number": number,
+        "name": sub.name,
+        "labels": [{"key": "team", "value": team}],
+        "ancestry_numbers": f"/{_ORG}/{number}/",
+        "ancestors": [
+            {"resource_name": f"projects/{number}", "display_name": sub.id},
+            {"resource_name": f"organizations/{_ORG}", "display_name": "nimbuslabs.example"},
+        ],
+    }
 
 
 def _credits(charge: Charge) -> list[dict[str, Any]]:
     if charge.kind != "cud-usage":
         return []
-    return [{"name": "Committed use discount: Nvidia L4 GPU", "amount": _num(-charge.list_cost),
-             "full_name": None, "id": GCP_CUD.id, "type": "COMMITTED_USAGE_DISCOUNT"}]
+    return [
+        {
+            "name": "Committed use discount: Nvidia L4 GPU",
+            "amount": _num(-charge.list_cost),
+            "full_name": None,
+            "id": GCP_CUD.id,
+            "type": "COMMITTED_USAGE_DISCOUNT",
+        }
+    ]
 
 
 def _system_labels(charge: Charge) -> list[dict[str, str]]:
     sku = charge.sku
     if sku is None or charge.resource is None or "compute.googleapis.com" not in charge.resource:
         return []
-    labels = {"compute.googleapis.com/machine_spec": sku.instance_type or "",
-              "compute.googleapis.com/cores": "", "compute.googleapis.com/memory": ""}
+    labels = {
+        "compute.googleapis.com/machine_spec": sku.instance_type or "",
+        "compute.googleapis.com/cores": "",
+        "compute.googleapis.com/memory": "",
+    }
     return [{"key": k, "value": v} for k, v in labels.items() if v]
 
 
@@ -91,26 +111,43 @@ def bq_row(charge: Charge) -> dict[str, Any]:
         "billing_account_id": sub.billing_id,
         "service": {"id": service.code, "description": service.name},
         "sku": {"id": sku.native["sku_id"], "description": charge.description}
-        if sku else {"id": "6F35-1D20-8F23", "description": charge.description},
-        "usage_start_time": _ts(charge.start), "usage_end_time": _ts(charge.end),
-        "project": _project(charge), "labels": _kv(charge.tags),
-        "system_labels": _system_labels(charge), "tags": [],
-        "location": {"location": zone or sub.region, "country": "US", "region": sub.region,
-                     "zone": zone},
+        if sku
+        else {"id": "6F35-1D20-8F23", "description": charge.description},
+        "usage_start_time": _ts(charge.start),
+        "usage_end_time": _ts(charge.end),
+        "project": _project(charge),
+        "labels": _kv(charge.tags),
+        "system_labels": _system_labels(charge),
+        "tags": [],
+        "location": {
+            "location": zone or sub.region,
+            "country": "US",
+            "region": sub.region,
+            "zone": zone,
+        },
         "resource": {"name": charge.resource_name, "global_name": charge.resource}
-        if charge.resource_name else {"name": None, "global_name": None},
+        if charge.resource_name
+        else {"name": None, "global_name": None},
         "export_time": _ts(charge.end + timedelta(hours=3)),
         "cost": _num(charge.list_cost if charge.kind == "cud-usage" else charge.billed),
-        "currency": "USD", "currency_conversion_rate": 1,
-        "usage": _usage(charge), "credits": _credits(charge),
+        "currency": "USD",
+        "currency_conversion_rate": 1,
+        "usage": _usage(charge),
+        "credits": _credits(charge),
         "invoice": {"month": charge.month.replace("-", ""), "publisher_type": "GOOGLE"},
         "cost_type": "tax" if charge.kind == "tax" else "regular",
         "adjustment_info": None,
         "cost_at_list": _num(charge.list_cost),
-        "transaction_type": "GOOGLE", "seller_name": "Google",
-        "price": {"effective_price": _num(price), "tier_start_amount": 0,
-                  "unit": sku.native["pricing_unit"], "pricing_unit_quantity": 1}
-        if sku and price is not None else None,
+        "transaction_type": "GOOGLE",
+        "seller_name": "Google",
+        "price": {
+            "effective_price": _num(price),
+            "tier_start_amount": 0,
+            "unit": sku.native["pricing_unit"],
+            "pricing_unit_quantity": 1,
+        }
+        if sku and price is not None
+        else None,
         "subscription": {"instance_id": GCP_CUD.id} if charge.kind == "cud-fee" else None,
     }
     return row

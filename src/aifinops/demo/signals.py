@@ -14,15 +14,29 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from aifinops.demo.resources import Resource, instances_at, story_at, window_at
+from aifinops.demo.usage import SKUS
 from aifinops.demo.writer import CsvSink
 
 METRICS_HEADER = ["timestamp", "metric", "value", "resource_id", "model", "team"]
-TELEMETRY_HEADER = ["timestamp", "resource_id", "host", "gpu_index", "gpu_util_pct",
-                    "mem_used_mib", "mem_total_mib", "power_w", "energy_j"]
+TELEMETRY_HEADER = [
+    "timestamp",
+    "resource_id",
+    "host",
+    "gpu_index",
+    "gpu_util_pct",
+    "mem_used_mib",
+    "mem_total_mib",
+    "power_w",
+    "energy_j",
+]
 #: (memory MiB, TDP W) per GPU model.
 GPU_FACTS: dict[str, tuple[int, int]] = {
-    "H100-80GB-SXM": (81559, 700), "A100-40GB": (40960, 400), "A100-80GB": (81920, 300),
-    "A10G": (22888, 150), "L4": (22888, 72), "T4": (15360, 70),
+    "H100-80GB-SXM": (81559, 700),
+    "A100-40GB": (40960, 400),
+    "A100-80GB": (81920, 300),
+    "A10G": (22888, 150),
+    "L4": (22888, 72),
+    "T4": (15360, 70),
 }
 
 
@@ -31,8 +45,6 @@ def _iso(moment: datetime) -> str:
 
 
 def _gpu_model(res: Resource) -> str | None:
-    from aifinops.demo.usage import SKUS
-
     for key, _units in res.parts:
         model = SKUS[res.provider][key].gpu_model
         if model:
@@ -73,8 +85,11 @@ class Signals:
         if res.util == "inference":
             wave = 0.6 + 0.4 * math.sin((moment.hour - 9) / 24 * 2 * math.pi)
             requests = int(res.count * 1800 * self.hours * wave * rng.uniform(0.85, 1.15))
-            rows += [("requests", requests), ("tokens_in", requests * rng.randint(180, 260)),
-                     ("tokens_out", requests * rng.randint(90, 140))]
+            rows += [
+                ("requests", requests),
+                ("tokens_in", requests * rng.randint(180, 260)),
+                ("tokens_out", requests * rng.randint(90, 140)),
+            ]
         elif labels.workload == "training" and self._training(res, moment):
             window = window_at(res, moment)
             key = f"{res.id}|{window[0] if window else ''}"
@@ -83,11 +98,11 @@ class Signals:
             plateau = story_at(res, moment) == "runaway-training"
             loss = 1.9 + (0.02 * rng.random() if plateau else 2.5 * math.exp(-epoch / 3))
             steps = rng.randint(1150, 1250) * self.hours
-            rows += [("epochs", round(epoch, 3)), ("steps", steps),
-                     ("loss", round(loss, 4))]
+            rows += [("epochs", round(epoch, 3)), ("steps", steps), ("loss", round(loss, 4))]
         for metric, value in rows:
-            self.metrics.write([_iso(moment), metric, str(value), res.id, labels.model or "",
-                                labels.team or ""])
+            self.metrics.write(
+                [_iso(moment), metric, str(value), res.id, labels.model or "", labels.team or ""]
+            )
 
     @staticmethod
     def _training(res: Resource, moment: datetime) -> bool:
@@ -109,8 +124,7 @@ class Signals:
             return (rng.uniform(30, 80) if busy else rng.uniform(0, 5)), rng.uniform(0.3, 0.8)
         return rng.uniform(88, 99), rng.uniform(0.85, 0.95)
 
-    def _telemetry(self, res: Resource, moment: datetime, model: str,
-                   rng: random.Random) -> None:
+    def _telemetry(self, res: Resource, moment: datetime, model: str, rng: random.Random) -> None:
         mem_total, tdp = GPU_FACTS[model]
         seconds = int(self.step.total_seconds())
         sample = moment
@@ -123,9 +137,19 @@ class Signals:
                     key = (res.id, node, gpu)
                     energy = self._energy.get(key, 0) + int(power * seconds)
                     self._energy[key] = energy
-                    self.telemetry.write([_iso(sample), res.id, host, str(gpu),
-                                          f"{util:.1f}", str(int(mem_total * mem)),
-                                          str(mem_total), f"{power:.1f}", str(energy)])
+                    self.telemetry.write(
+                        [
+                            _iso(sample),
+                            res.id,
+                            host,
+                            str(gpu),
+                            f"{util:.1f}",
+                            str(int(mem_total * mem)),
+                            str(mem_total),
+                            f"{power:.1f}",
+                            str(energy),
+                        ]
+                    )
             sample += self.step
 
     def close(self) -> list[Path]:

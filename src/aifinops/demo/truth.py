@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 import pyarrow as pa
 
-from aifinops.demo.charges import ZERO, Charge, Service
+from aifinops.demo.charges import ZERO, Charge, Service, month_bounds
 from aifinops.demo.commitments import COMMITMENT_SERVICES
 from aifinops.demo.company import (
     BILLING_ACCOUNT_TYPES,
@@ -30,23 +31,41 @@ Row = dict[str, Any]
 
 #: The service of lines that belong to no resource service (tax, credits).
 BILLING_SERVICES = {
-    "aws": Service("AWS Billing and Cost Management", "Management and Governance",
-                   "Cost Management", "AWSBilling"),
-    "gcp": Service("Cloud Billing", "Management and Governance", "Cost Management",
-                   "2062-016F-44A2"),
-    "azure": Service("Microsoft Cost Management", "Management and Governance",
-                     "Cost Management", "Microsoft.CostManagement"),
+    "aws": Service(
+        "AWS Billing and Cost Management",
+        "Management and Governance",
+        "Cost Management",
+        "AWSBilling",
+    ),
+    "gcp": Service(
+        "Cloud Billing", "Management and Governance", "Cost Management", "2062-016F-44A2"
+    ),
+    "azure": Service(
+        "Microsoft Cost Management",
+        "Management and Governance",
+        "Cost Management",
+        "Microsoft.CostManagement",
+    ),
 }
 
 
 def labels_schema() -> pa.Schema:
     """Return the Arrow schema of the truth label files."""
     s = pa.string()
-    return pa.schema([
-        ("x_GpuModel", s), ("x_GpuCount", DECIMAL_TYPE), ("x_AcceleratorHours", DECIMAL_TYPE),
-        ("x_Workload", s), ("x_LifecycleStage", s), ("x_Team", s), ("x_Project", s),
-        ("x_Model", s), ("x_Experiment", s), ("x_Story", s),
-    ])
+    return pa.schema(
+        [
+            ("x_GpuModel", s),
+            ("x_GpuCount", DECIMAL_TYPE),
+            ("x_AcceleratorHours", DECIMAL_TYPE),
+            ("x_Workload", s),
+            ("x_LifecycleStage", s),
+            ("x_Team", s),
+            ("x_Project", s),
+            ("x_Model", s),
+            ("x_Experiment", s),
+            ("x_Story", s),
+        ]
+    )
 
 
 TRUTH_SCHEMA = focus_schema(with_extras=False)
@@ -155,19 +174,25 @@ def _unit(charge: Charge) -> str:
     return charge.sku.pricing_unit if charge.sku is not None else "Hours"
 
 
-def _month(charge: Charge) -> tuple[Any, Any]:
-    from aifinops.demo.charges import month_bounds
-
+def _month(charge: Charge) -> tuple[datetime, datetime]:
     return month_bounds(charge.start)
 
 
 def _commitment_columns(charge: Charge) -> Row:
     c = charge.commitment
     if c is None:
-        return dict.fromkeys(("CommitmentDiscountCategory", "CommitmentDiscountId",
-                              "CommitmentDiscountName", "CommitmentDiscountQuantity",
-                              "CommitmentDiscountStatus", "CommitmentDiscountType",
-                              "CommitmentDiscountUnit"))
+        return dict.fromkeys(
+            (
+                "CommitmentDiscountCategory",
+                "CommitmentDiscountId",
+                "CommitmentDiscountName",
+                "CommitmentDiscountQuantity",
+                "CommitmentDiscountStatus",
+                "CommitmentDiscountType",
+                "CommitmentDiscountUnit",
+            )
+        )
+    quantity: Decimal | None
     if c.category == "Spend":
         quantity = charge.effective if charge.category == "Usage" else charge.billed
     else:
@@ -206,11 +231,20 @@ def _label_row(charge: Charge) -> Row:
 def unused_charge(fee: Charge) -> Charge:
     """Return the ``Unused`` usage line carried by commitment fee ``fee``."""
     return replace(
-        fee, kind=fee.kind + "-unused", category="Usage", frequency="Usage-Based",
+        fee,
+        kind=fee.kind + "-unused",
+        category="Usage",
+        frequency="Usage-Based",
         description=f"Unused commitment: {fee.commitment.name if fee.commitment else ''}",
-        billed=ZERO, effective=fee.unused, list_cost=ZERO, contracted_cost=ZERO,
-        list_price=ZERO, contracted_price=ZERO, pricing_category="Committed",
-        status="Unused", unused=ZERO,
+        billed=ZERO,
+        effective=fee.unused,
+        list_cost=ZERO,
+        contracted_cost=ZERO,
+        list_price=ZERO,
+        contracted_price=ZERO,
+        pricing_category="Committed",
+        status="Unused",
+        unused=ZERO,
     )
 
 

@@ -52,7 +52,8 @@ def storage_gb(res: Resource, day: datetime) -> Decimal:
     return Decimal(first) + quant((last - first) * done / total, 0)
 
 
-def _period_hours(provider: str, period_hours: int) -> int:
+def provider_period_hours(provider: str, period_hours: int) -> int:
+    """Return the hours one usage line of ``provider`` covers (Azure is always daily)."""
     return 24 if provider in DAILY_PROVIDERS else period_hours
 
 
@@ -90,18 +91,32 @@ def _compute(res: Resource, day: datetime, hours: int, seed: int) -> Iterator[Ch
         if inst == 0:
             continue
         for key, units in res.parts:
-            charge = priced(provider=res.provider, sub=res.sub, start=start, end=end,
-                            sku=skus[key], quantity=units * inst, labels=res.labels,
-                            resource=res.id)
+            charge = priced(
+                provider=res.provider,
+                sub=res.sub,
+                start=start,
+                end=end,
+                sku=skus[key],
+                quantity=units * inst,
+                labels=res.labels,
+                resource=res.id,
+            )
             yield _finish(charge, res, start)
 
 
 def _storage(res: Resource, day: datetime) -> Iterator[Charge]:
     start, end = month_bounds(day)
     gb_month = quant(storage_gb(res, day) / Decimal((end - start).days), 4)
-    charge = priced(provider=res.provider, sub=res.sub, start=day,
-                    end=day + timedelta(days=1), sku=SKUS[res.provider][res.parts[0][0]],
-                    quantity=gb_month, labels=res.labels, resource=res.id)
+    charge = priced(
+        provider=res.provider,
+        sub=res.sub,
+        start=day,
+        end=day + timedelta(days=1),
+        sku=SKUS[res.provider][res.parts[0][0]],
+        quantity=gb_month,
+        labels=res.labels,
+        resource=res.id,
+    )
     yield _finish(charge, res, day)
 
 
@@ -116,17 +131,27 @@ def _egress(res: Resource, day: datetime, hours: int, state: UsageState) -> Iter
         done = state.egress_gb.get((res.id, month), ZERO)
         state.egress_gb[(res.id, month)] = done + gb
         rate = next(dec(r) for limit, r in EGRESS_TIERS if done < limit)
-        sku = replace(base, price=rate,
-                      description=f"${rate} per GB data transfer out to the internet")
-        charge = priced(provider=res.provider, sub=res.sub, start=start, end=end, sku=sku,
-                        quantity=gb, labels=res.labels, resource=res.id)
+        sku = replace(
+            base, price=rate, description=f"${rate} per GB data transfer out to the internet"
+        )
+        charge = priced(
+            provider=res.provider,
+            sub=res.sub,
+            start=start,
+            end=end,
+            sku=sku,
+            quantity=gb,
+            labels=res.labels,
+            resource=res.id,
+        )
         yield _finish(charge, res, start)
 
 
-def resource_day(res: Resource, day: datetime, *, period_hours: int,
-                 state: UsageState) -> Iterator[Charge]:
+def resource_day(
+    res: Resource, day: datetime, *, period_hours: int, state: UsageState
+) -> Iterator[Charge]:
     """Yield the usage charges of one resource on one day (before commitments)."""
-    hours = _period_hours(res.provider, period_hours)
+    hours = provider_period_hours(res.provider, period_hours)
     if res.pricing == "egress":
         yield from _egress(res, day, hours, state)
     elif res.size_gb != (0, 0):
@@ -135,8 +160,15 @@ def resource_day(res: Resource, day: datetime, *, period_hours: int,
         yield from _compute(res, day, hours, state.seed)
 
 
-def provider_day(provider: str, day: datetime, *, roster: list[Resource], ledger: Ledger,
-                 period_hours: int, state: UsageState) -> Iterator[Charge]:
+def provider_day(
+    provider: str,
+    day: datetime,
+    *,
+    roster: list[Resource],
+    ledger: Ledger,
+    period_hours: int,
+    state: UsageState,
+) -> Iterator[Charge]:
     """Yield every charge of ``provider`` on ``day``, commitments and month end included."""
     yield from ledger.open_day(day)
     for res in roster:

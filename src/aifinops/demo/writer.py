@@ -14,7 +14,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-BATCH_ROWS = 16_384
+BATCH_ROWS = 2_048
 
 
 def _column(values: list[Any], arrow_type: pa.DataType) -> pa.Array:
@@ -28,14 +28,21 @@ def _column(values: list[Any], arrow_type: pa.DataType) -> pa.Array:
 class ParquetSink:
     """Write dict rows to one Parquet file with a fixed schema, one row group per batch."""
 
-    def __init__(self, path: Path, schema: pa.Schema, *, batch_rows: int = BATCH_ROWS) -> None:
+    def __init__(
+        self,
+        path: Path,
+        schema: pa.Schema,
+        *,
+        batch_rows: int = BATCH_ROWS,
+        compression: str = "zstd",
+    ) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self.schema = schema
         self.rows = 0
         self._batch_rows = batch_rows
         self._buffer: list[dict[str, Any]] = []
-        self._writer = pq.ParquetWriter(path, schema, compression="zstd")
+        self._writer = pq.ParquetWriter(path, schema, compression=compression)
 
     def write(self, row: dict[str, Any]) -> None:
         """Append one row (missing keys are null)."""
@@ -48,8 +55,7 @@ class ParquetSink:
         """Write the buffered rows as one row group."""
         if not self._buffer:
             return
-        columns = [_column([row.get(f.name) for row in self._buffer], f.type)
-                   for f in self.schema]
+        columns = [_column([row.get(f.name) for row in self._buffer], f.type) for f in self.schema]
         self._writer.write_table(pa.Table.from_arrays(columns, schema=self.schema))
         self._buffer = []
 
@@ -62,8 +68,9 @@ class ParquetSink:
 class CsvSink:
     """Write rows to a CSV file line by line (optionally with a UTF-8 BOM, as Azure does)."""
 
-    def __init__(self, path: Path, header: list[str], *, bom: bool = False,
-                 crlf: bool = False) -> None:
+    def __init__(
+        self, path: Path, header: list[str], *, bom: bool = False, crlf: bool = False
+    ) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self.rows = 0

@@ -74,45 +74,78 @@ USED_UNUSED = frozenset({"Used", "Unused"})
 SERVICE_SUBCATEGORIES: dict[str, str] = {}
 _SUBCATEGORIES_BY_CATEGORY: dict[str, tuple[str, ...]] = {
     "AI and Machine Learning": (
-        "AI Platforms", "Bots", "Generative AI", "Machine Learning", "Natural Language Processing",
+        "AI Platforms",
+        "Bots",
+        "Generative AI",
+        "Machine Learning",
+        "Natural Language Processing",
     ),
     "Analytics": (
-        "Analytics Platforms", "Business Intelligence", "Data Processing", "Search",
+        "Analytics Platforms",
+        "Business Intelligence",
+        "Data Processing",
+        "Search",
         "Streaming Analytics",
     ),
     "Business Applications": ("Productivity and Collaboration",),
     "Compute": (
-        "Containers", "End User Computing", "Quantum Compute", "Serverless Compute",
+        "Containers",
+        "End User Computing",
+        "Quantum Compute",
+        "Serverless Compute",
         "Virtual Machines",
     ),
     "Databases": (
-        "Caching", "Data Warehouses", "Ledger Databases", "NoSQL Databases",
-        "Relational Databases", "Time Series Databases",
+        "Caching",
+        "Data Warehouses",
+        "Ledger Databases",
+        "NoSQL Databases",
+        "Relational Databases",
+        "Time Series Databases",
     ),
     "Developer Tools": (
-        "Developer Platforms", "Continuous Integration and Deployment",
-        "Development Environments", "Source Code Management", "Quality Assurance",
+        "Developer Platforms",
+        "Continuous Integration and Deployment",
+        "Development Environments",
+        "Source Code Management",
+        "Quality Assurance",
     ),
     "Identity": ("Identity and Access Management",),
     "Integration": ("API Management", "Messaging", "Workflow Orchestration"),
     "Internet of Things": ("IoT Analytics", "IoT Platforms"),
     "Management and Governance": (
-        "Architecture", "Compliance", "Cost Management", "Data Governance", "Disaster Recovery",
-        "Endpoint Management", "Observability", "Support",
+        "Architecture",
+        "Compliance",
+        "Cost Management",
+        "Data Governance",
+        "Disaster Recovery",
+        "Endpoint Management",
+        "Observability",
+        "Support",
     ),
     "Media": ("Content Creation", "Gaming", "Media Streaming", "Mixed Reality"),
     "Migration": ("Data Migration", "Resource Migration"),
     "Mobile": (),
     "Multicloud": ("Multicloud Integration",),
     "Networking": (
-        "Application Networking", "Content Delivery", "Network Connectivity",
-        "Network Infrastructure", "Network Routing", "Network Security",
+        "Application Networking",
+        "Content Delivery",
+        "Network Connectivity",
+        "Network Infrastructure",
+        "Network Routing",
+        "Network Security",
     ),
     "Security": (
-        "Secret Management", "Security Posture Management", "Threat Detection and Response",
+        "Secret Management",
+        "Security Posture Management",
+        "Threat Detection and Response",
     ),
     "Storage": (
-        "Backup Storage", "Block Storage", "File Storage", "Object Storage", "Storage Platforms",
+        "Backup Storage",
+        "Block Storage",
+        "File Storage",
+        "Object Storage",
+        "Storage Platforms",
     ),
     "Web": ("Application Platforms",),
     "Other": (),
@@ -126,8 +159,14 @@ _S, _D, _T, _J = DataType.STRING, DataType.DECIMAL, DataType.DATETIME, DataType.
 _M, _C, _R, _X = Level.MANDATORY, Level.CONDITIONAL, Level.RECOMMENDED, Level.EXTRA
 
 
-def _c(name: str, dt: DataType, level: Level, nullable: bool, since: str,
-       allowed: frozenset[str] = frozenset()) -> Column:
+def _c(
+    name: str,
+    dt: DataType,
+    level: Level,
+    nullable: bool,
+    since: str,
+    allowed: frozenset[str] = frozenset(),
+) -> Column:
     return Column(name, dt, level, nullable, since, allowed)
 
 
@@ -228,13 +267,21 @@ RENAMES: dict[str, str] = {
 
 #: Value spellings seen in real files, mapped to the spec's spelling, per column.
 VALUE_SPELLINGS: dict[str, dict[str, str]] = {
-    "ChargeFrequency": {"usage-based": "Usage-Based", "one-time": "One-Time",
-                        "recurring": "Recurring"},
+    "ChargeFrequency": {
+        "usage-based": "Usage-Based",
+        "one-time": "One-Time",
+        "recurring": "Recurring",
+    },
     "ChargeCategory": {v.lower(): v for v in CHARGE_CATEGORIES},
     "ChargeClass": {"correction": "Correction"},
     "PricingCategory": {
-        "standard": "Standard", "dynamic": "Dynamic", "committed": "Committed",
-        "other": "Other", "on-demand": "Standard", "ondemand": "Standard", "spot": "Dynamic",
+        "standard": "Standard",
+        "dynamic": "Dynamic",
+        "committed": "Committed",
+        "other": "Other",
+        "on-demand": "Standard",
+        "ondemand": "Standard",
+        "spot": "Dynamic",
     },
     "CommitmentDiscountStatus": {"used": "Used", "unused": "Unused"},
     "CommitmentDiscountCategory": {"spend": "Spend", "usage": "Usage"},

@@ -27,21 +27,32 @@ _STR, _DEC, _BOOL = pa.string(), DECIMAL_TYPE, pa.bool_()
 #: Every ``x_`` column, in the order they follow the FOCUS columns.
 EXTENSIONS: tuple[Extension, ...] = (
     Extension("x_SourceFormat", _STR, "Detected format of the source file, e.g. focus-1.0-csv."),
-    Extension("x_SourceVersion", _STR, "FOCUS (or native schema) version the source was written in."),
+    Extension(
+        "x_SourceVersion", _STR, "FOCUS (or native schema) version the source was written in."
+    ),
     Extension("x_SourceFile", _STR, "Name of the file the row was read from."),
-    Extension("x_SourceExtras", _STR,
-              "JSON object of source columns that are neither FOCUS nor ours, kept verbatim."),
+    Extension(
+        "x_SourceExtras",
+        _STR,
+        "JSON object of source columns that are neither FOCUS nor ours, kept verbatim.",
+    ),
     Extension("x_IngestedAt", TIMESTAMP_TYPE, "UTC time the row's partition was written."),
-    Extension("x_GpuModel", _STR, "Normalised accelerator model bought by the row, e.g. H100-80GB-SXM."),
+    Extension(
+        "x_GpuModel", _STR, "Normalised accelerator model bought by the row, e.g. H100-80GB-SXM."
+    ),
     Extension("x_GpuCount", _DEC, "Accelerators per instance (fractions for partial GPUs)."),
     Extension("x_GpuMemoryGiB", _DEC, "Memory of one accelerator in GiB."),
     Extension("x_AcceleratorKind", _STR, "gpu, tpu, trainium or inferentia."),
     Extension("x_AcceleratorHours", _DEC, "Usage hours times accelerator count."),
-    Extension("x_IsSpot", _BOOL, "True when the row is spot / preemptible / low-priority capacity."),
-    Extension("x_Workload", _STR,
-              "training, inference, notebook, data-prep, storage, network or other."),
-    Extension("x_LifecycleStage", _STR,
-              "data-preparation, training, validation, inference or retraining."),
+    Extension(
+        "x_IsSpot", _BOOL, "True when the row is spot / preemptible / low-priority capacity."
+    ),
+    Extension(
+        "x_Workload", _STR, "training, inference, notebook, data-prep, storage, network or other."
+    ),
+    Extension(
+        "x_LifecycleStage", _STR, "data-preparation, training, validation, inference or retraining."
+    ),
     Extension("x_WorkloadReason", _STR, "Which rule decided x_Workload."),
     Extension("x_Team", _STR, "Owning team, from tags, aliases or allocation rules."),
     Extension("x_Project", _STR, "Owning project."),

@@ -16,12 +16,7 @@ import ibis
 import ibis.expr.types as ir
 from ibis.expr import operations as ops
 
-from aifinops.focus.columns import (
-    FOCUS_COLUMNS,
-    SERVICE_SUBCATEGORIES,
-    Level,
-    column,
-)
+from aifinops.focus.columns import FOCUS_COLUMNS, SERVICE_SUBCATEGORIES, Level, column
 
 #: A function of the cost table that is TRUE on rows breaking the rule.
 Predicate = Callable[[ibis.Table], ir.BooleanValue]
@@ -31,16 +26,41 @@ RELATIVE_TOLERANCE = 1e-9
 
 #: Columns whose allowed values are checked (the rest of the categorical ones are free text).
 ALLOWED_VALUE_COLUMNS: tuple[str, ...] = (
-    "ChargeCategory",
-    "ChargeClass",
-    "ChargeFrequency",
-    "PricingCategory",
-    "CommitmentDiscountCategory",
-    "CommitmentDiscountStatus",
-    "CapacityReservationStatus",
-    "ServiceCategory",
-    "ServiceSubcategory",
-)
+    "ChargeCategory", "ChargeClass", "ChargeFrequency", "PricingCategory",
+    "CommitmentDiscountCategory", "CommitmentDiscountStatus", "CapacityReservationStatus",
+    "ServiceCategory", "ServiceSubcategory",
+)  # fmt: skip
+
+
+#: Requirements Model ``CostAndUsage-D-<n>-M`` ("<column> MUST be present"), by column.
+_PRESENT_MODEL: dict[str, str] = {
+    "BilledCost": "006", "BillingAccountId": "024", "BillingAccountName": "005",
+    "BillingCurrency": "035", "BillingPeriodEnd": "010", "BillingPeriodStart": "009",
+    "ChargeCategory": "008", "ChargeClass": "026", "ChargeDescription": "025",
+    "ChargePeriodEnd": "028", "ChargePeriodStart": "037", "ContractedCost": "030",
+    "EffectiveCost": "031", "InvoiceIssuerName": "023", "ListCost": "032",
+    "PricingQuantity": "036", "PricingUnit": "068", "ProviderName": "038",
+    "PublisherName": "021", "ServiceCategory": "040", "ServiceName": "041",
+}  # fmt: skip
+
+#: Requirements Model ids of the "MUST NOT be null" rules, by column.
+_NOT_NULL_MODEL: dict[str, str] = {
+    "BilledCost": "C-003-M", "BillingAccountId": "C-001-M", "BillingAccountType": "C-005-C",
+    "BillingCurrency": "C-004-M", "BillingPeriodEnd": "C-003-M", "BillingPeriodStart": "C-003-M",
+    "ChargeCategory": "C-002-M", "ChargeFrequency": "C-002-M", "ChargePeriodEnd": "C-003-M",
+    "ChargePeriodStart": "C-003-M", "ContractedCost": "C-003-M", "EffectiveCost": "C-003-M",
+    "InvoiceIssuerName": "C-003-M", "ListCost": "C-003-M", "ProviderName": "C-003-M",
+    "PublisherName": "C-003-M", "ServiceCategory": "C-002-M", "ServiceName": "C-003-M",
+    "ServiceSubcategory": "C-002-M",
+}  # fmt: skip
+
+#: Requirements Model ids of the "MUST be one of the allowed values" rules, by column.
+_ALLOWED_MODEL: dict[str, str] = {
+    "ChargeCategory": "C-003-M", "ChargeClass": "C-005-C", "ChargeFrequency": "C-003-M",
+    "PricingCategory": "C-007-M", "CommitmentDiscountCategory": "C-005-M",
+    "CommitmentDiscountStatus": "C-005-M", "CapacityReservationStatus": "C-006-M",
+    "ServiceCategory": "C-003-M", "ServiceSubcategory": "C-003-M",
+}  # fmt: skip
 
 
 class Severity(StrEnum):
@@ -116,8 +136,8 @@ def _unit_price_rule(cost: str, price: str, model: str) -> Rule:
     return Rule(
         f"{cost}-unit-price",
         cost,
-        f"{price} × PricingQuantity equals {cost} (within 1e-9 × max(1, |{cost}|)) when both "
-        "are set, except on corrections.",
+        f"{price} × PricingQuantity equals {cost} within 1e-9 × max(1, abs({cost})) when "
+        f"{price} and PricingQuantity are set, except on corrections.",
         Severity.ERROR,
         violates=violates,
         model=(model,),
@@ -133,7 +153,7 @@ def _presence_rules() -> Iterable[Rule]:
                 f"The mandatory column {col.name} exists.",
                 Severity.ERROR,
                 kind=Kind.SCHEMA,
-                model=(f"{col.name}-C-000-M",),
+                model=(f"CostAndUsage-D-{_PRESENT_MODEL[col.name]}-M",),
             )
 
 
@@ -157,6 +177,7 @@ def _not_null_rules() -> Iterable[Rule]:
             f"{col.name} is never null.",
             Severity.ERROR if mandatory else Severity.WARNING,
             violates=_is_null(col.name),
+            model=(f"{col.name}-{_NOT_NULL_MODEL[col.name]}",),
         )
 
 
@@ -170,6 +191,7 @@ def _allowed_rules() -> Iterable[Rule]:
             f"{name} is null or one of: {shown}.",
             Severity.ERROR,
             violates=_not_in(name, allowed),
+            model=(f"{name}-{_ALLOWED_MODEL[name]}",),
         )
 
 
@@ -184,7 +206,7 @@ def _row(
     description: str,
     violates: Predicate,
     *,
-    model: str = "",
+    model: str | tuple[str, ...] = (),
     severity: Severity = Severity.ERROR,
 ) -> Rule:
     return Rule(
@@ -193,7 +215,7 @@ def _row(
         description,
         severity,
         violates=violates,
-        model=(model,) if model else (),
+        model=(model,) if isinstance(model, str) else model,
     )
 
 
@@ -278,7 +300,7 @@ def _relation_rules() -> Iterable[Rule]:
         "PricingUnit-null-on-tax",
         "PricingUnit is null when ChargeCategory is Tax.",
         lambda t: tax(t) & t.PricingUnit.notnull(),
-        model="PricingQuantity-C-004-C",
+        model=("PricingQuantity-C-004-C", "PricingUnit-C-005-C"),
     )
     yield _row(
         "PricingQuantity-required",

@@ -134,12 +134,12 @@ def validate(table: ibis.Table, *, execute: Execute, sample: int = 5) -> Validat
     ]
     with_rows = [(r, predicates[r.id]) for r in failed if r.id in predicates]
     examples = _examples(table, with_rows, execute, sample)
-    violations = [
-        Violation(r.id, r.column, r.severity, r.description, counts.get(r.id, rows),
-                  examples.get(r.id, []))
-        for r in failed
-    ]  # fmt: skip
+    violations = [_violation(r, counts.get(r.id, rows), examples.get(r.id, [])) for r in failed]
     return ValidationReport(rows, violations, skipped)
+
+
+def _violation(rule: Rule, count: int, examples: list[dict[str, Any]]) -> Violation:
+    return Violation(rule.id, rule.column, rule.severity, rule.description, count, examples)
 
 
 def _count_rows(

@@ -19,19 +19,38 @@ from aifinops.lake.duck import quote_ident, quote_literal
 
 #: A FOCUS file must have at least these columns (after renames).
 REQUIRED = ("BilledCost", "ChargeCategory", "ChargePeriodStart", "BillingPeriodStart")
-_V12_MARKERS = frozenset({
-    "BillingAccountType", "SubAccountType", "InvoiceId", "PricingCurrency",
-    "PricingCurrencyContractedUnitPrice", "PricingCurrencyEffectiveCost",
-    "PricingCurrencyListUnitPrice",
-})
-_V11_MARKERS = frozenset({
-    "ServiceSubcategory", "SkuMeter", "SkuPriceDetails", "CapacityReservationId",
-    "CapacityReservationStatus", "CommitmentDiscountQuantity", "CommitmentDiscountUnit",
-})
+_V12_MARKERS = frozenset(
+    {
+        "BillingAccountType",
+        "SubAccountType",
+        "InvoiceId",
+        "PricingCurrency",
+        "PricingCurrencyContractedUnitPrice",
+        "PricingCurrencyEffectiveCost",
+        "PricingCurrencyListUnitPrice",
+    }
+)
+_V11_MARKERS = frozenset(
+    {
+        "ServiceSubcategory",
+        "SkuMeter",
+        "SkuPriceDetails",
+        "CapacityReservationId",
+        "CapacityReservationStatus",
+        "CommitmentDiscountQuantity",
+        "CommitmentDiscountUnit",
+    }
+)
 #: Columns our ingest fills itself; a source's own values for them are ignored.
-_SET_BY_INGEST = frozenset({
-    "x_SourceFormat", "x_SourceVersion", "x_SourceFile", "x_SourceExtras", "x_IngestedAt",
-})
+_SET_BY_INGEST = frozenset(
+    {
+        "x_SourceFormat",
+        "x_SourceVersion",
+        "x_SourceFile",
+        "x_SourceExtras",
+        "x_IngestedAt",
+    }
+)
 _KNOWN = {name.lower(): name for name in (*COLUMNS_BY_NAME, *EXTENSIONS_BY_NAME)}
 
 
@@ -133,8 +152,10 @@ def projection(
     exprs = typed_expressions(info, lay)
     items = []
     for field in lake_schema():
-        items.append(f"CAST({_value_for(field.name, exprs, lay, info, fallbacks)} AS "
-                     f"{_sql_type(str(field.type))}) AS {quote_ident(field.name)}")
+        items.append(
+            f"CAST({_value_for(field.name, exprs, lay, info, fallbacks)} AS "
+            f"{_sql_type(str(field.type))}) AS {quote_ident(field.name)}"
+        )
     return ",\n  ".join(items)
 
 

@@ -85,8 +85,11 @@ def expand(paths: Iterable[Path | str]) -> list[Path]:
     for item in paths:
         path = Path(item)
         if path.is_dir():
-            files.extend(sorted(p for p in path.rglob("*") if p.is_file()
-                                and not p.name.startswith((".", "_"))))
+            files.extend(
+                sorted(
+                    p for p in path.rglob("*") if p.is_file() and not p.name.startswith((".", "_"))
+                )
+            )
         else:
             files.append(path)
     return files
@@ -160,10 +163,11 @@ def _check_file(
         missing = ", ".join(focus_file.missing_required(info))
         raise BadInputError(
             f"not a FOCUS file (tried: focus; missing columns {missing})",
-            file=str(path), row=0,
+            file=str(path),
+            row=0,
             expected=f"a header with at least {', '.join(focus_file.REQUIRED)}",
             fix="export the data as FOCUS (AWS Data Exports FOCUS, Azure FocusCost, GCP FOCUS "
-                "view) or check the file; see docs/ingest.md.",
+            "view) or check the file; see docs/ingest.md.",
         )
     for column, value in fallbacks.items():
         if column not in lay.mapping:
@@ -192,22 +196,37 @@ def _write(
         for key, group in sorted(groups.items()):
             digests = frozenset(by_file[f].result.sha256 for f in group["files"])
             old = lake.manifest(key)
-            unchanged = (old is not None and old.source_digests() == digests
-                         and old.schema_version == LAKE_SCHEMA_VERSION)
-            report.partitions.append(PartitionResult(
-                key, "unchanged" if unchanged else "written", str(group["provider_name"]),
-                str(group["account"]), group["rows"], group["billed"], group["effective"],
-                group["billed"], group["currency"]))
+            unchanged = (
+                old is not None
+                and old.source_digests() == digests
+                and old.schema_version == LAKE_SCHEMA_VERSION
+            )
+            report.partitions.append(
+                PartitionResult(
+                    key,
+                    "unchanged" if unchanged else "written",
+                    str(group["provider_name"]),
+                    str(group["account"]),
+                    group["rows"],
+                    group["billed"],
+                    group["effective"],
+                    group["billed"],
+                    group["currency"],
+                )
+            )
             if not unchanged:
                 plans.append((key, group))
         to_write = [
-            PartitionPlan(_manifest(key, group, by_file, now), tuple(
-                (name, str(group["account"]), key.billing_period)
-                for name in sorted(group["provider_names"])))
+            PartitionPlan(
+                _manifest(key, group, by_file, now),
+                tuple(
+                    (name, str(group["account"]), key.billing_period)
+                    for name in sorted(group["provider_names"])
+                ),
+            )
             for key, group in plans
         ]
-        write_partitions(session, lake, "incoming", to_write, ingested_at=now,
-                         progress=progress)
+        write_partitions(session, lake, "incoming", to_write, ingested_at=now, progress=progress)
 
 
 def _partition_groups(session: DuckSession, sources: list[_Source]) -> dict[PartitionKey, dict]:  # type: ignore[type-arg]
@@ -222,12 +241,22 @@ def _partition_groups(session: DuckSession, sources: list[_Source]) -> dict[Part
         session, sources[0].info, sql
     ):
         key = PartitionKey(provider_slug(str(provider)), str(account), str(period))
-        group = groups.setdefault(key, {
-            "provider_name": provider, "account": account, "rows": 0, "files": {},
-            "billed": Decimal(0), "effective": Decimal(0), "list": Decimal(0),
-            "currencies": set(), "currency": "", "account_name": acct,
-            "provider_names": set(),
-        })
+        group = groups.setdefault(
+            key,
+            {
+                "provider_name": provider,
+                "account": account,
+                "rows": 0,
+                "files": {},
+                "billed": Decimal(0),
+                "effective": Decimal(0),
+                "list": Decimal(0),
+                "currencies": set(),
+                "currency": "",
+                "account_name": acct,
+                "provider_names": set(),
+            },
+        )
         group["provider_names"].add(provider)
         group["rows"] += rows
         group["files"][name] = rows
@@ -244,7 +273,10 @@ def _partition_groups(session: DuckSession, sources: list[_Source]) -> dict[Part
 
 
 def _one_currency(
-    session: DuckSession, sources: list[_Source], key: PartitionKey, group: dict  # type: ignore[type-arg]
+    session: DuckSession,
+    sources: list[_Source],
+    key: PartitionKey,
+    group: dict,  # type: ignore[type-arg]
 ) -> None:
     if len(group["currencies"]) <= 1:
         return
@@ -253,39 +285,61 @@ def _one_currency(
         # One file: name the first row whose currency differs from the partition's first row.
         source = next(s for s in sources if str(s.info.path) in group["files"])
         names = ", ".join(quote_literal(str(n)) for n in sorted(group["provider_names"]))
-        found = read(session, source.info, (
-            f"WITH t AS (SELECT row_number() OVER () AS rn, ProviderName AS p, "
-            f"BillingAccountId AS a, BillingPeriodStart AS s, BillingCurrency AS c "
-            f"FROM ({source.select})), "
-            f"k AS (SELECT rn, c FROM t WHERE p IN ({names}) "
-            f"AND a = {quote_literal(str(group['account']))} "
-            f"AND strftime(s, '%Y-%m') = {quote_literal(key.billing_period)}) "
-            f"SELECT rn FROM k WHERE c IS DISTINCT FROM (SELECT c FROM k ORDER BY rn LIMIT 1) "
-            f"ORDER BY rn LIMIT 1"
-        ))
+        found = read(
+            session,
+            source.info,
+            (
+                f"WITH t AS (SELECT row_number() OVER () AS rn, ProviderName AS p, "
+                f"BillingAccountId AS a, BillingPeriodStart AS s, BillingCurrency AS c "
+                f"FROM ({source.select})), "
+                f"k AS (SELECT rn, c FROM t WHERE p IN ({names}) "
+                f"AND a = {quote_literal(str(group['account']))} "
+                f"AND strftime(s, '%Y-%m') = {quote_literal(key.billing_period)}) "
+                f"SELECT rn FROM k WHERE c IS DISTINCT FROM (SELECT c FROM k ORDER BY rn LIMIT 1) "
+                f"ORDER BY rn LIMIT 1"
+            ),
+        )
         row = int(str(found[0][0])) if found else None
     raise BadInputError(
         f"billing account {key.billing_account}, period {key.billing_period} mixes billing "
         f"currencies {sorted(group['currencies'])}",
-        file=", ".join(sorted(group["files"])), row=row, column="BillingCurrency",
+        file=", ".join(sorted(group["files"])),
+        row=row,
+        column="BillingCurrency",
         expected="one BillingCurrency per billing account and period",
         fix="ingest each currency's export separately under its own billing account.",
     )
 
 
-def _manifest(key: PartitionKey, group: dict, by_file: dict[str, _Source],  # type: ignore[type-arg]
-              now: datetime) -> Manifest:
+def _manifest(
+    key: PartitionKey,
+    group: dict,
+    by_file: dict[str, _Source],  # type: ignore[type-arg]
+    now: datetime,
+) -> Manifest:
     sources = tuple(
-        SourceFile(path=str(by_file[name].info.path), sha256=by_file[name].result.sha256,
-                   format=by_file[name].result.format, version=by_file[name].result.version,
-                   rows=rows)
+        SourceFile(
+            path=str(by_file[name].info.path),
+            sha256=by_file[name].result.sha256,
+            format=by_file[name].result.format,
+            version=by_file[name].result.version,
+            rows=rows,
+        )
         for name, rows in sorted(group["files"].items())
     )
     return Manifest(
-        provider=key.provider, billing_account=key.billing_account,
-        billing_period=key.billing_period, provider_name=str(group["provider_name"]),
-        billing_account_id=str(group["account"]), billing_currency=group["currency"],
-        row_count=group["rows"], billed_cost=group["billed"], effective_cost=group["effective"],
-        list_cost=group["list"], sources=sources, content_sha256="",
-        ingested_at=now.isoformat(), tool_version=__version__,
+        provider=key.provider,
+        billing_account=key.billing_account,
+        billing_period=key.billing_period,
+        provider_name=str(group["provider_name"]),
+        billing_account_id=str(group["account"]),
+        billing_currency=group["currency"],
+        row_count=group["rows"],
+        billed_cost=group["billed"],
+        effective_cost=group["effective"],
+        list_cost=group["list"],
+        sources=sources,
+        content_sha256="",
+        ingested_at=now.isoformat(),
+        tool_version=__version__,
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from aifinops.errors import BadInputError
 from aifinops.ingest.sniff import SourceInfo
@@ -69,12 +70,16 @@ def _raise_first(session: DuckSession, info: SourceInfo, source: str, check: Che
     row, shown = found[0] if found else (None, None)
     message = check.message.format(value=shown)
     raise BadInputError(
-        message, file=str(info.path), row=row, column=check.column,
-        expected=check.expected, fix=check.fix,
+        message,
+        file=str(info.path),
+        row=row,
+        column=check.column,
+        expected=check.expected,
+        fix=check.fix,
     )
 
 
-def read(session: DuckSession, info: SourceInfo, sql: str) -> list[tuple[object, ...]]:
+def read(session: DuckSession, info: SourceInfo, sql: str) -> list[tuple[Any, ...]]:
     """Run ``sql`` over a scan of ``info``, turning reader failures into BadInputError."""
     try:
         return session.rows(sql)
@@ -92,21 +97,27 @@ def bad_file(info: SourceInfo, exc: QueryError) -> BadInputError:
     if "GZIP" in text.upper() or "gzip" in text:
         return BadInputError(
             "the gzip stream ends early or is corrupt",
-            file=str(info.path), expected="a complete gzip file",
+            file=str(info.path),
+            expected="a complete gzip file",
             fix="download or export the file again; it was truncated.",
         )
     line = _LINE.search(text)
     counts = _EXPECTED.search(text)
     if line:
-        detail = (f"the row has {counts.group(2)} fields, the header {counts.group(1)}"
-                  if counts else text.splitlines()[0])
+        detail = (
+            f"the row has {counts.group(2)} fields, the header {counts.group(1)}"
+            if counts
+            else text.splitlines()[0]
+        )
         return BadInputError(
             f"malformed CSV: {detail}",
-            file=str(info.path), row=int(line.group(1)) - 1,
-            expected="comma-separated fields, one per header column, quoted with \"",
+            file=str(info.path),
+            row=int(line.group(1)) - 1,
+            expected='comma-separated fields, one per header column, quoted with "',
             fix="check the row for an unquoted comma or a cut-off line; re-export the file.",
         )
     return BadInputError(
         f"cannot read the file: {text.splitlines()[0]}",
-        file=str(info.path), fix="check that the file is complete CSV or Parquet.",
+        file=str(info.path),
+        fix="check that the file is complete CSV or Parquet.",
     )

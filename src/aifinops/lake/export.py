@@ -63,8 +63,11 @@ def export(
         LakeError: when the lake holds no data.
     """
     if fmt not in FORMATS:
-        raise BadInputError(f"unknown export format {fmt!r}", expected=" or ".join(FORMATS),
-                            fix="pass --format csv or --format parquet.")
+        raise BadInputError(
+            f"unknown export format {fmt!r}",
+            expected=" or ".join(FORMATS),
+            fix="pass --format csv or --format parquet.",
+        )
     files = lake.data_files()
     if not files:
         raise LakeError(f"The lake at {lake.root} holds no cost data. To fix: ingest first.")
@@ -73,14 +76,18 @@ def export(
     sources = "[" + ", ".join(quote_literal(str(f)) for f in files) + "]"
     where = ""
     if period is not None:
-        where = (f" WHERE strftime(BillingPeriodStart, '%Y-%m') BETWEEN "
-                 f"{quote_literal(period[0])} AND {quote_literal(period[1])}")
+        where = (
+            f" WHERE strftime(BillingPeriodStart, '%Y-%m') BETWEEN "
+            f"{quote_literal(period[0])} AND {quote_literal(period[1])}"
+        )
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
     tmp = output.with_name(f".{output.name}.partial")
     options = "FORMAT csv, HEADER true" if fmt == "csv" else "FORMAT parquet, COMPRESSION zstd"
-    query = (f"SELECT {select} FROM read_parquet({sources}, hive_partitioning=false) {where} "
-             f"ORDER BY BillingPeriodStart, ProviderName, BillingAccountId, ChargePeriodStart")
+    query = (
+        f"SELECT {select} FROM read_parquet({sources}, hive_partitioning=false) {where} "
+        f"ORDER BY ChargePeriodStart, ProviderName, BillingAccountId, ChargeCategory"
+    )
     with DuckSession() as session:
         session.execute(f"COPY ({query}) TO {quote_literal(str(tmp))} ({options})")
         rows = int(session.rows(f"SELECT count(*) FROM ({query})")[0][0])

@@ -17,17 +17,19 @@ def source_rows(lake: Lake, *, now: datetime | None = None) -> list[dict[str, An
     rows = []
     for m in lake.manifests():
         ingested = datetime.fromisoformat(m.ingested_at)
-        rows.append({
-            "provider": m.provider_name,
-            "billing_account": m.billing_account_id,
-            "billing_period": m.billing_period,
-            "currency": m.billing_currency,
-            "rows": m.row_count,
-            "billed_cost": m.billed_cost,
-            "effective_cost": m.effective_cost,
-            "formats": ", ".join(sorted({s.format for s in m.sources})),
-            "files": len(m.sources),
-            "ingested_at": ingested,
-            "age_hours": round((now - ingested).total_seconds() / 3600, 1),
-        })
+        rows.append(
+            {
+                "provider": m.provider_name,
+                "billing_account": m.billing_account_id,
+                "billing_period": m.billing_period,
+                "currency": m.billing_currency,
+                "rows": m.row_count,
+                "billed_cost": m.billed_cost,
+                "effective_cost": m.effective_cost,
+                "formats": ", ".join(sorted({s.format for s in m.sources})),
+                "files": len(m.sources),
+                "ingested_at": ingested,
+                "age_hours": round((now - ingested).total_seconds() / 3600, 1),
+            }
+        )
     return rows

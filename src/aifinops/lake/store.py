@@ -174,7 +174,9 @@ class Lake:
     def manifests(self) -> list[Manifest]:
         """Return the manifest of every committed partition, sorted by key."""
         found = []
-        for path in self.costs_dir.glob(f"provider=*/billing_account=*/billing_period=*/{MANIFEST_NAME}"):
+        for path in self.costs_dir.glob(
+            f"provider=*/billing_account=*/billing_period=*/{MANIFEST_NAME}"
+        ):
             try:
                 found.append(Manifest.read(path))
             except (OSError, ValueError) as exc:
@@ -188,11 +190,15 @@ class Lake:
 
     def data_files(self) -> list[Path]:
         """Return every committed data file, sorted."""
-        return sorted(self.costs_dir.glob(f"provider=*/billing_account=*/billing_period=*/{DATA_GLOB}"))
+        return sorted(
+            self.costs_dir.glob(f"provider=*/billing_account=*/billing_period=*/{DATA_GLOB}")
+        )
 
     def data_glob(self) -> str:
         """Return a glob matching every committed data file (and nothing being written)."""
-        return str(self.costs_dir / "provider=*" / "billing_account=*" / "billing_period=*" / DATA_GLOB)
+        return str(
+            self.costs_dir / "provider=*" / "billing_account=*" / "billing_period=*" / DATA_GLOB
+        )
 
     def version(self) -> str:
         """Return a short id that changes whenever any partition changes (for caches)."""

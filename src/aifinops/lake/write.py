@@ -50,12 +50,14 @@ def write_partitions(
     if not plans:
         return
     staging = lake.staging_dir()
-    keys = pa.table({
-        "k_provider": [m[0] for p in plans for m in p.matches],
-        "k_account": [m[1] for p in plans for m in p.matches],
-        "k_period": [m[2] for p in plans for m in p.matches],
-        "pidx": [i for i, p in enumerate(plans) for _ in p.matches],
-    })
+    keys = pa.table(
+        {
+            "k_provider": [m[0] for p in plans for m in p.matches],
+            "k_account": [m[1] for p in plans for m in p.matches],
+            "k_period": [m[2] for p in plans for m in p.matches],
+            "pidx": [i for i, p in enumerate(plans) for _ in p.matches],
+        }
+    )
     session.register("_partition_keys", keys)
     stamp = quote_literal(ingested_at.isoformat())
     session.execute(

@@ -11,7 +11,6 @@ import shutil
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -27,12 +26,12 @@ from aifinops.demo.company import (
     days,
     hours_per_period,
 )
+from aifinops.demo.fleet import roster
 from aifinops.demo.gcp_bq import bq_line
-from aifinops.demo.resources import roster
 from aifinops.demo.signals import Signals
 from aifinops.demo.stories import StoryBook
 from aifinops.demo.truth import LABELS_SCHEMA, TRUTH_SCHEMA, truth_rows
-from aifinops.demo.usage import UsageState, _period_hours, provider_day
+from aifinops.demo.usage import UsageState, provider_day, provider_period_hours
 from aifinops.demo.writer import CsvSink, LineSink, ParquetSink
 
 log = logging.getLogger(__name__)
@@ -61,18 +60,28 @@ class _MonthSinks:
 
     def __init__(self, out_dir: Path, month: str) -> None:
         digits = month.replace("-", "")
-        self.truth = {p: ParquetSink(out_dir / "focus" / f"{p}-{month}.parquet", TRUTH_SCHEMA)
-                      for p in PROVIDERS}
-        self.labels = {p: ParquetSink(out_dir / "labels" / f"{p}-{month}.parquet",
-                                      LABELS_SCHEMA) for p in PROVIDERS}
-        self.cur = ParquetSink(out_dir / "aws" / "nimbus-cur2" / "data" /
-                               f"BILLING_PERIOD={month}" / "nimbus-cur2-00001.snappy.parquet",
-                               CUR2_SCHEMA)
+        self.truth = {
+            p: ParquetSink(out_dir / "focus" / f"{p}-{month}.parquet", TRUTH_SCHEMA)
+            for p in PROVIDERS
+        }
+        self.labels = {
+            p: ParquetSink(out_dir / "labels" / f"{p}-{month}.parquet", LABELS_SCHEMA)
+            for p in PROVIDERS
+        }
+        cur_dir = out_dir / "aws" / "nimbus-cur2" / "data" / f"BILLING_PERIOD={month}"
+        self.cur = ParquetSink(
+            cur_dir / "nimbus-cur2-00001.snappy.parquet", CUR2_SCHEMA, compression="snappy"
+        )
         azure = out_dir / "azure"
-        self.actual = CsvSink(azure / "actual" / f"nimbus-ea-actual_{digits}.csv", EA_HEADER,
-                              bom=True, crlf=True)
-        self.amortized = CsvSink(azure / "amortized" / f"nimbus-ea-amortized_{digits}.csv",
-                                 EA_HEADER, bom=True, crlf=True)
+        self.actual = CsvSink(
+            azure / "actual" / f"nimbus-ea-actual_{digits}.csv", EA_HEADER, bom=True, crlf=True
+        )
+        self.amortized = CsvSink(
+            azure / "amortized" / f"nimbus-ea-amortized_{digits}.csv",
+            EA_HEADER,
+            bom=True,
+            crlf=True,
+        )
         table = f"gcp_billing_export_resource_v1_{GCP_BILLING.replace('-', '_')}"
         self.gcp = LineSink(out_dir / "gcp" / table / f"{digits}.jsonl")
 
@@ -95,8 +104,12 @@ class _MonthSinks:
             self.labels[p].close()
             result.truth_files.append(self.truth[p].path)
             result.label_files.append(self.labels[p].path)
-        for sink, provider in ((self.cur, "aws"), (self.actual, "azure"),
-                               (self.amortized, "azure"), (self.gcp, "gcp")):
+        for sink, provider in (
+            (self.cur, "aws"),
+            (self.actual, "azure"),
+            (self.amortized, "azure"),
+            (self.gcp, "gcp"),
+        ):
             sink.close()
             result.native_files[provider].append(sink.path)
 
@@ -141,8 +154,10 @@ def generate(
     result = DemoResult(out_dir=out_dir, native_files={p: [] for p in PROVIDERS})
     period = hours_per_period(scale)
     resources = roster(scale)
-    ledgers = {p: Ledger(p, period_hours=_period_hours(p, period), roster=resources[p])
-               for p in PROVIDERS}
+    ledgers = {
+        p: Ledger(p, period_hours=provider_period_hours(p, period), roster=resources[p])
+        for p in PROVIDERS
+    }
     states = {p: UsageState(seed=seed) for p in PROVIDERS}
     sums: dict[tuple[str, str, str], list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])
     book = StoryBook()
@@ -153,8 +168,14 @@ def generate(
         sinks = _MonthSinks(out_dir, month)
         for day in (d for d in all_days if f"{d:%Y-%m}" == month):
             for p in PROVIDERS:
-                for charge in provider_day(p, day, roster=resources[p], ledger=ledgers[p],
-                                           period_hours=period, state=states[p]):
+                for charge in provider_day(
+                    p,
+                    day,
+                    roster=resources[p],
+                    ledger=ledgers[p],
+                    period_hours=period,
+                    state=states[p],
+                ):
                     result.rows += _write(charge, sinks, sums, book)
             signals.write_day([r for p in PROVIDERS for r in resources[p]], day)
             done += 1
@@ -168,8 +189,12 @@ def generate(
     return result
 
 
-def _write(charge: Charge, sinks: _MonthSinks,
-           sums: dict[tuple[str, str, str], list[Decimal]], book: StoryBook) -> int:
+def _write(
+    charge: Charge,
+    sinks: _MonthSinks,
+    sums: dict[tuple[str, str, str], list[Decimal]],
+    book: StoryBook,
+) -> int:
     rows = truth_rows(charge)
     for focus, labels in rows:
         sinks.truth[charge.provider].write(focus)
@@ -181,8 +206,3 @@ def _write(charge: Charge, sinks: _MonthSinks,
             book.add(labels["x_Story"], focus)
     sinks.write_native(charge)
     return len(rows)
-
-
-def month_of(moment: datetime) -> str:
-    """Return ``YYYY-MM`` of ``moment``."""
-    return f"{moment:%Y-%m}"
