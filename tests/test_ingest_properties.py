@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from aifinops.ingest.pipeline import ingest
@@ -107,13 +107,40 @@ def money(value: Decimal) -> str:
 accounts = st.text(
     alphabet=st.sampled_from("0123456789abcXYZ-_./:%@ é"), min_size=1, max_size=12
 ).filter(lambda s: s.strip() not in NULL_WORDS and s == s.strip())
+# Up to 29 significant digits: more than Python's default decimal context keeps (28).
 costs = st.decimals(
-    min_value=Decimal("-1e9"),
-    max_value=Decimal("1e12"),
+    min_value=Decimal("-1e18"),
+    max_value=Decimal("1e18"),
     places=10,
     allow_nan=False,
     allow_infinity=False,
 )
+#: Rows every run checks: a 29-digit cost, tiny costs written as 1E-10 and 0E-10.
+EDGE_ROWS = [
+    Row(
+        "AWS",
+        "007",
+        2026,
+        10,
+        2,
+        "Usage",
+        Decimal("123456789012345678.0123456789"),
+        Decimal("-1E-10"),
+        '{"team": "ml", " org": "x"}',
+    ),
+    Row("aws", "007", 2026, 10, 3, "Credit", Decimal("-0.0000000001"), Decimal("0E-10"), ""),
+    Row(
+        "Microsoft",
+        "/providers/Microsoft.Billing/billingAccounts/1",
+        2026,
+        12,
+        31,
+        "Tax",
+        Decimal("0.0000000007"),
+        Decimal("1"),
+        "",
+    ),
+]
 tags = st.one_of(
     st.just(""),
     st.dictionaries(st.text(min_size=1, max_size=8), st.text(max_size=8), max_size=3).map(
@@ -213,6 +240,7 @@ def snapshot(root: Path) -> dict[str, str]:
 
 
 @SETTINGS
+@example(table=EDGE_ROWS)
 @given(table=tables())
 def test_ingest_conserves_costs_and_twice_equals_once(table: list[Row]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
@@ -246,6 +274,7 @@ def two_versions(draw: st.DrawFn) -> tuple[list[Row], list[Row]]:
 
 
 @SETTINGS
+@example(versions=(EDGE_ROWS, EDGE_ROWS[1:2]))
 @given(versions=two_versions())
 def test_version_2_replaces_version_1_exactly(versions: tuple[list[Row], list[Row]]) -> None:
     v1, v2 = versions

@@ -35,9 +35,9 @@ CHILD = Path(__file__).resolve().parent / "support" / "ingest_child.py"
 SEED = 20261128
 MIN_KILLS = 20
 MAX_RUNS = 32
-#: Where a kill's delay is measured from: the child's "go", the end of reading (grouping,
+#: Where a kill's delay is measured from: the fork, the end of reading (grouping,
 #: the partitioned COPY and the commits follow), or the first commit (the others follow).
-ANCHORS = ("go", "read", "write")
+ANCHORS = ("start", "read", "write")
 
 
 @dataclass(frozen=True)
@@ -275,7 +275,7 @@ def _kill_runs(
         assert new[key].billed == 2 * old[key].billed != old[key].billed
         assert new[key].fingerprint != old[key].fingerprint
     spans = {
-        "go": done * 1.1,
+        "start": done * 1.1,
         "read": (done - times["read1"]) * 1.1,
         "write": (done - times["write1"]) * 1.2,
     }
@@ -291,7 +291,7 @@ def _kill_runs(
         anchor = ANCHORS[i % len(ANCHORS)]
         delay = rng.uniform(0, spans[anchor])
         output = server.start(root, v2)
-        if anchor != "go":
+        if anchor != "start":
             server.until(f"{anchor} 1 ", output)
         time.sleep(delay)
         status = server.finish(output, kill=True)

@@ -28,7 +28,8 @@ _THOUSANDS = r"^-?\$?[0-9]{1,3}(,[0-9]{3})+(\.[0-9]*)?$"
 def clean_text(raw: str) -> str:
     """Return SQL giving ``raw`` as text, NULL when empty or a null word."""
     words = ", ".join(quote_literal(w) for w in _NULL_WORDS)
-    return f"(CASE WHEN trim(CAST({raw} AS VARCHAR)) IN ({words}) THEN NULL ELSE CAST({raw} AS VARCHAR) END)"
+    text = f"CAST({raw} AS VARCHAR)"
+    return f"(CASE WHEN trim({text}) IN ({words}) THEN NULL ELSE {text} END)"
 
 
 def to_decimal(raw: str) -> str:
@@ -37,13 +38,16 @@ def to_decimal(raw: str) -> str:
     Accepts plain and scientific numbers, a leading ``$`` and thousands separators (as in the
     FOCUS spec's SaaS examples); anything else is a conversion failure.
     """
+    # Fast path first: a plain number casts directly; only the rest pays for the regexes
+    # (DuckDB evaluates COALESCE arguments only for rows still NULL).
+    plain = f"TRY_CAST(CAST({raw} AS VARCHAR) AS {DECIMAL_SQL})"
     text = f"trim({clean_text(raw)})"
     unformatted = (
         f"(CASE WHEN regexp_matches({text}, '{_THOUSANDS}') "
         f"THEN replace(replace({text}, ',', ''), '$', '') "
         f"ELSE regexp_replace({text}, '^(-?)\\$', '\\1') END)"
     )
-    return f"TRY_CAST({unformatted} AS {DECIMAL_SQL})"
+    return f"COALESCE({plain}, TRY_CAST({unformatted} AS {DECIMAL_SQL}))"
 
 
 def to_timestamp(raw: str) -> str:
@@ -52,7 +56,8 @@ def to_timestamp(raw: str) -> str:
     ISO 8601 with or without ``T``, ``Z`` or an offset; naive values are taken as UTC (the
     session runs in UTC); month/day/year layouts from spreadsheet round-trips are accepted.
     """
-    text = f"trim({clean_text(raw)})"
+    value = f"CAST({raw} AS VARCHAR)"
+    text = f"trim({value})"
     formats = "[" + ", ".join(quote_literal(f) for f in _US_DATE_FORMATS) + "]"
     # NOTE: DuckDB's own cast reads '5/1/25' as the year 5, so slashed dates never reach it.
     # NOTE: the FOCUS 1.2 spec's own purchase_scenario_2/3 examples write hours past 24
@@ -63,11 +68,11 @@ def to_timestamp(raw: str) -> str:
         f"+ to_minutes(CAST(substr({text}, 15, 2) AS INTEGER)) "
         f"+ to_seconds(CAST(substr({text}, 18, 2) AS INTEGER)))"
     )
+    overflow = f"(CASE WHEN regexp_matches({text}, '{_HOUR_OVERFLOW}') THEN {rollover} END)"
     return (
-        f"(CASE WHEN contains({text}, '/') "
+        f"(CASE WHEN contains({value}, '/') "
         f"THEN CAST(TRY_STRPTIME({text}, {formats}) AS TIMESTAMPTZ) "
-        f"WHEN regexp_matches({text}, '{_HOUR_OVERFLOW}') THEN {rollover} "
-        f"ELSE TRY_CAST({text} AS TIMESTAMPTZ) END)"
+        f"ELSE COALESCE(TRY_CAST({value} AS TIMESTAMPTZ), {overflow}) END)"
     )
 
 

@@ -10,7 +10,7 @@ import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from pathlib import Path
 from typing import cast
 
@@ -29,6 +29,8 @@ log = logging.getLogger(__name__)
 
 Progress = Callable[[str, int, int], None]
 DEFAULT_FALLBACKS = {"ProviderName": "Unknown", "BillingAccountId": "unknown"}
+#: Digits kept when adding up DECIMAL(38,18) sums (Python's default context keeps 28).
+_SUM_PRECISION = 80
 
 
 @dataclass
@@ -260,9 +262,13 @@ def _partition_groups(session: DuckSession, sources: list[_Source]) -> dict[Part
         group["provider_names"].add(provider)
         group["rows"] += rows
         group["files"][name] = rows
-        group["billed"] += billed or 0
-        group["effective"] += effective or 0
-        group["list"] += list_cost or 0
+        # NOTE: the default decimal context keeps 28 digits, fewer than DECIMAL(38,18)
+        # holds; summing in it rounded large totals in the manifest.
+        with localcontext() as ctx:
+            ctx.prec = _SUM_PRECISION
+            group["billed"] += billed or 0
+            group["effective"] += effective or 0
+            group["list"] += list_cost or 0
         # NOTE: this used count(DISTINCT)/min(), which reported a mix as
         # ['(several)', 'EUR'] and hid the other currency; list them all instead.
         group["currencies"].update(c for c in cast("list[object]", curs or []) if c is not None)
@@ -313,8 +319,8 @@ def _one_currency(
 
 def _manifest(
     key: PartitionKey,
-    group: dict,
-    by_file: dict[str, _Source],  # type: ignore[type-arg]
+    group: dict,  # type: ignore[type-arg]
+    by_file: dict[str, _Source],
     now: datetime,
 ) -> Manifest:
     sources = tuple(

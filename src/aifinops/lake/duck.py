@@ -33,6 +33,7 @@ class DuckSession:
         self._con = duckdb.connect(":memory:")
         self._con.execute("SET TimeZone='UTC'")
         self._con.execute("SET preserve_insertion_order=true")
+        self._con.execute("SET enable_progress_bar=false")
         if memory_limit:
             self._con.execute(f"SET memory_limit='{memory_limit}'")
         if threads:

@@ -1,0 +1,86 @@
+"""The demo end to end: generated, ingested, reconciled, valid FOCUS by our rules and the Foundation's."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from decimal import Decimal
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from aifinops.analyze import spend
+from aifinops.focus.validate import validate
+from aifinops.lake import Lake, connect
+from aifinops.lake.export import export
+from aifinops.quickstart import DemoBuild, build_demo
+
+VALIDATOR = Path(__file__).resolve().parents[1].parent / "shared" / "tools" / "focus-validate"
+#: FOCUS 1.2's requirements model has two unconditional leaf rules for InvoiceId, one saying it
+#: MUST be null and one saying it MUST NOT be (their OR parent InvoiceId-C-003-C passes), so
+#: focus-validator 2.2.1 fails exactly one of them on any non-empty file. We fill InvoiceId,
+#: as the spec asks for invoiced charges; this is the one failure it may report.
+CONTRADICTORY = {"InvoiceId-C-004-C"}
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[DemoBuild, Lake]:
+    root = tmp_path_factory.mktemp("demo")
+    lake = Lake.open(root / "lake")
+    return build_demo(root / "exports", lake, seed=11, scale=0.05), lake
+
+
+def test_lake_totals_equal_the_generator_truth(built: tuple[DemoBuild, Lake]) -> None:
+    demo, lake = built
+    manifests = {(m.provider_name, m.billing_account_id, m.billing_period): m
+                 for m in lake.manifests()}
+    assert set(manifests) == set(demo.demo.totals)
+    for key, (billed, effective) in demo.demo.totals.items():
+        assert (manifests[key].billed_cost, manifests[key].effective_cost) == (billed, effective)
+    assert sum(m.row_count for m in manifests.values()) == demo.demo.rows
+
+
+def test_every_truth_row_is_in_the_lake(built: tuple[DemoBuild, Lake]) -> None:
+    demo, lake = built
+    truth = sum(pq.read_metadata(f).num_rows for f in demo.demo.truth_files)
+    engine = connect(lake)
+    rows = engine.execute(spend(engine.costs(), by=[])).to_pylist()
+    assert rows[0]["rows"] == truth
+    expected = sum((b for b, _e in demo.demo.totals.values()), Decimal(0))
+    assert rows[0]["billed_cost"] == expected
+
+
+def test_demo_lake_passes_our_focus_rules(built: tuple[DemoBuild, Lake]) -> None:
+    _demo, lake = built
+    engine = connect(lake)
+    report = validate(engine.costs(), execute=engine.execute)
+    assert report.ok, report.to_rows()
+
+
+def test_reingesting_the_demo_changes_nothing(built: tuple[DemoBuild, Lake]) -> None:
+    demo, lake = built
+    before = {m.key(): m.content_sha256 for m in lake.manifests()}
+    again = build_demo(demo.demo.out_dir, lake, seed=11, scale=0.05)
+    assert {p.status for p in again.ingest.partitions} == {"unchanged"}
+    assert {m.key(): m.content_sha256 for m in lake.manifests()} == before
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_export_passes_the_finops_foundation_validator(
+    built: tuple[DemoBuild, Lake], tmp_path: Path, fmt: str
+) -> None:
+    if not VALIDATOR.exists():
+        pytest.skip(f"{VALIDATOR} not present (the repo's sibling shared/tools)")
+    _demo, lake = built
+    target = tmp_path / f"demo.{fmt}"
+    export(lake, target, fmt=fmt)
+    done = subprocess.run([str(VALIDATOR), str(target)], capture_output=True, text=True,
+                          timeout=900, check=False)
+    summary = re.search(r"Total: (\d+) \| Pass: (\d+) \| Fail: (\d+)", done.stdout)
+    if summary is None:
+        pytest.skip(f"focus-validate could not run here: {done.stderr[-500:]}")
+    failed = set(re.findall(r"^❌ (\S+): FAIL", done.stdout, flags=re.MULTILINE))
+    assert failed <= CONTRADICTORY, done.stdout[-3000:]
+    assert int(summary.group(3)) == len(failed)
+    assert int(summary.group(2)) > 100
