@@ -21,7 +21,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 CHILD = r"""
@@ -71,8 +70,12 @@ def make_input(work: Path, rows: int) -> Path:
 
 def run(kind: str, source: Path, target: Path) -> dict[str, float]:
     """Run one contender in a fresh process and return its measurements."""
-    done = subprocess.run([sys.executable, "-c", CHILD, kind, str(source), str(target)],
-                          capture_output=True, text=True, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", CHILD, kind, str(source), str(target)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     result: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
     return result
 
@@ -89,10 +92,14 @@ def main() -> int:
     reference = run("duckdb", source, work / "plain.parquet")
     print(f"input: {source.name}, {ours['rows']:,.0f} rows, {size_mib:,.0f} MiB of FOCUS CSV")
     for name, r in (("aifinops ingest", ours), ("duckdb copy (reference)", reference)):
-        print(f"{name:<24} {r['seconds']:7.2f} s  {r['rows'] / r['seconds']:>10,.0f} rows/s  "
-              f"peak {r['peak_mib']:6.0f} MiB")
-    print(f"ratio aifinops / reference: {ours['seconds'] / reference['seconds']:.2f}x time, "
-          f"{ours['peak_mib'] / reference['peak_mib']:.2f}x peak memory")
+        print(
+            f"{name:<24} {r['seconds']:7.2f} s  {r['rows'] / r['seconds']:>10,.0f} rows/s  "
+            f"peak {r['peak_mib']:6.0f} MiB"
+        )
+    print(
+        f"ratio aifinops / reference: {ours['seconds'] / reference['seconds']:.2f}x time, "
+        f"{ours['peak_mib'] / reference['peak_mib']:.2f}x peak memory"
+    )
     if args.work is None:
         shutil.rmtree(work, ignore_errors=True)
     return 0

@@ -1,4 +1,4 @@
-"""The demo end to end: generated, ingested, reconciled, valid FOCUS by our rules and the Foundation's."""
+"""The demo end to end: generated, ingested, reconciled, valid FOCUS by both validators."""
 
 from __future__ import annotations
 
@@ -33,8 +33,9 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[DemoBuild, Lake]:
 
 def test_lake_totals_equal_the_generator_truth(built: tuple[DemoBuild, Lake]) -> None:
     demo, lake = built
-    manifests = {(m.provider_name, m.billing_account_id, m.billing_period): m
-                 for m in lake.manifests()}
+    manifests = {
+        (m.provider_name, m.billing_account_id, m.billing_period): m for m in lake.manifests()
+    }
     assert set(manifests) == set(demo.demo.totals)
     for key, (billed, effective) in demo.demo.totals.items():
         assert (manifests[key].billed_cost, manifests[key].effective_cost) == (billed, effective)
@@ -75,8 +76,9 @@ def test_export_passes_the_finops_foundation_validator(
     _demo, lake = built
     target = tmp_path / f"demo.{fmt}"
     export(lake, target, fmt=fmt)
-    done = subprocess.run([str(VALIDATOR), str(target)], capture_output=True, text=True,
-                          timeout=900, check=False)
+    done = subprocess.run(
+        [str(VALIDATOR), str(target)], capture_output=True, text=True, timeout=900, check=False
+    )
     summary = re.search(r"Total: (\d+) \| Pass: (\d+) \| Fail: (\d+)", done.stdout)
     if summary is None:
         pytest.skip(f"focus-validate could not run here: {done.stderr[-500:]}")

@@ -50,7 +50,8 @@ def focus_checks(info: SourceInfo, lay: FocusLayout) -> list[Check]:
                     shown="NULL",
                     message=f"{key} is empty",
                     expected=f"a {key} on every row (FOCUS: not null)",
-                    fix=f"fill {key}, or drop the column and pass --{_flag(key)} for the whole file.",
+                    fix=f"fill {key}, or drop the column and pass --{_flag(key)} "
+                    "for the whole file.",
                 )
             )
     return checks

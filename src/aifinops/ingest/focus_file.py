@@ -120,7 +120,7 @@ def _typed(canonical: str, raw: str, source_type: str) -> str:
     target = lake_schema().field(canonical).type
     col = COLUMNS_BY_NAME.get(canonical)
     if col is not None and col.data_type is DataType.DATETIME:
-        if source_type.startswith("timestamp") or source_type.startswith("date"):
+        if source_type.startswith(("timestamp", "date")):
             return convert.typed_timestamp(raw)
         return convert.to_timestamp(raw)
     if col is not None and col.data_type is DataType.DECIMAL:

@@ -1,19 +1,22 @@
 """Raw scans of input files in DuckDB, and checks that name the first bad row.
 
 A scan yields the file's columns as text (CSV) or as stored (Parquet), under their header
-names. Checks run as one aggregate query; only when one fails is the offending row looked up
-(the row number lookup is slower, and only the error path pays for it).
+names. One streaming pass converts, checks and stages every row; only when a check fails is
+the offending row looked up (the row number lookup is slower; only the error path pays).
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from aifinops.errors import BadInputError
 from aifinops.ingest.sniff import SourceInfo
 from aifinops.lake.duck import DuckSession, QueryError, quote_ident, quote_literal
+from aifinops.lake.write import CHECK_COLUMN, PARTITION_COLUMN, partition_hash_sql, stage
 
 
 def scan_sql(info: SourceInfo) -> str:
@@ -44,20 +47,39 @@ class Check:
     fix: str
 
 
-def run_checks(session: DuckSession, info: SourceInfo, source: str, checks: list[Check]) -> int:
-    """Run ``checks`` over ``source``; raise for the first failing row, return the row count.
+def stage_source(
+    session: DuckSession,
+    info: SourceInfo,
+    source: str,
+    *,
+    select: str,
+    checks: list[Check],
+    directory: Path,
+    ingested_at: datetime,
+) -> None:
+    """Read ``source`` once: write its rows to ``directory`` and check every row.
+
+    Each row is written with the index of the first check it fails (-1 for none), which
+    lands it in a directory of its own, so the one streaming pass tells whether any row is
+    bad. Only a failing check pays for a second scan that finds the first bad row.
 
     Raises:
         BadInputError: naming the file, 1-based data row, column, value, expectation and fix.
     """
-    if not checks:
-        return int(read(session, info, f"SELECT count(*) FROM {source}")[0][0])
-    flags = ", ".join(f"bool_or({c.condition})" for c in checks)
-    row = read(session, info, f"SELECT count(*), {flags} FROM {source}")[0]
-    for check, bad in zip(checks, row[1:], strict=True):
-        if bad:
-            _raise_first(session, info, source, check)
-    return int(row[0])
+    verdict = " ".join(f"WHEN {c.condition} THEN {i}" for i, c in enumerate(checks))
+    failed_check = f"CASE {verdict} ELSE -1 END" if checks else "-1"
+    stamp = quote_literal(ingested_at.isoformat())
+    query = (
+        f"SELECT * REPLACE (CAST({stamp} AS TIMESTAMPTZ) AS x_IngestedAt), "
+        f"{partition_hash_sql()} AS {PARTITION_COLUMN} "
+        f"FROM (SELECT {select}, {failed_check} AS {CHECK_COLUMN} FROM {source})"
+    )
+    try:
+        failed = stage(session, query, directory)
+    except QueryError as exc:
+        raise bad_file(info, exc) from exc
+    if failed:
+        _raise_first(session, info, source, checks[failed[0]])
 
 
 def _raise_first(session: DuckSession, info: SourceInfo, source: str, check: Check) -> None:

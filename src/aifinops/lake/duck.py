@@ -29,13 +29,21 @@ class QueryError(EngineError):
 class DuckSession:
     """One in-process DuckDB connection, set to UTC, with errors turned into QueryError."""
 
-    def __init__(self, *, memory_limit: str | None = None, threads: int | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        memory_limit: str | None = None,
+        threads: int | None = None,
+        temp_directory: str | None = None,
+    ) -> None:
         self._con = duckdb.connect(":memory:")
         self._con.execute("SET TimeZone='UTC'")
         self._con.execute("SET preserve_insertion_order=true")
         self._con.execute("SET enable_progress_bar=false")
         if memory_limit:
             self._con.execute(f"SET memory_limit='{memory_limit}'")
+        if temp_directory:
+            self._con.execute(f"SET temp_directory={quote_literal(temp_directory)}")
         if threads:
             self._con.execute(f"SET threads={int(threads)}")
 

@@ -1,16 +1,19 @@
-"""Write rows of a DuckDB relation into lake partitions, one pass, each committed atomically."""
+"""Stage rows as Parquet in one streaming pass, then commit them partition by partition.
+
+:func:`stage` streams a query's rows into ``.staging`` split by a partition hash and by a
+check result, so one read of a source both writes its rows and tells whether any row is bad.
+:func:`commit_partitions` then gathers each partition's staged files, checks them against the
+manifest and renames them into place (see :meth:`Lake.commit`).
+"""
 
 from __future__ import annotations
 
 import hashlib
 import logging
-import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime
 from pathlib import Path
 
-import pyarrow as pa
 import pyarrow.parquet as pq
 
 from aifinops.errors import LakeError
@@ -20,80 +23,91 @@ from aifinops.lake.store import Lake
 
 log = logging.getLogger(__name__)
 
+#: Column holding the partition hash while rows are staged (not written into the files).
+PARTITION_COLUMN = "_partition"
+#: Column holding the index of the first failed check, -1 for a good row (not written).
+CHECK_COLUMN = "_failed_check"
+
+
+def partition_hash_sql() -> str:
+    """Return SQL of the partition hash of a lake-schema row (provider, account, month)."""
+    return (
+        "md5(concat_ws(chr(31), ProviderName, BillingAccountId, "
+        "strftime(BillingPeriodStart, '%Y-%m')))"
+    )
+
+
+def stage(session: DuckSession, query: str, directory: Path) -> list[int]:
+    """Write the rows of ``query`` under ``directory``, split by partition and check result.
+
+    ``query`` must yield the lake schema plus :data:`PARTITION_COLUMN` and
+    :data:`CHECK_COLUMN`. Returns the indexes of the checks that failed on some row.
+    """
+    session.execute(
+        f"COPY ({query}) TO {quote_literal(str(directory))} (FORMAT parquet, COMPRESSION zstd, "
+        f"PARTITION_BY ({PARTITION_COLUMN}, {CHECK_COLUMN}), ROW_GROUP_SIZE 122880)"
+    )
+    failed = set()
+    for path in directory.glob(f"{PARTITION_COLUMN}=*/{CHECK_COLUMN}=*"):
+        index = int(path.name.split("=", 1)[1])
+        if index >= 0:
+            failed.add(index)
+    return sorted(failed)
+
+
+def staged_glob(directory: Path) -> str:
+    """Return the glob of a staging directory's good rows (for reading them back)."""
+    return str(directory / f"{PARTITION_COLUMN}=*" / f"{CHECK_COLUMN}=-1" / "*.parquet")
+
+
+def staged_files(directory: Path, partition_hash: str) -> list[Path]:
+    """Return the good staged files of one partition hash."""
+    return sorted(
+        (directory / f"{PARTITION_COLUMN}={partition_hash}" / f"{CHECK_COLUMN}=-1").glob(
+            "*.parquet"
+        )
+    )
+
 
 @dataclass(frozen=True)
 class PartitionPlan:
-    """A partition to write: its manifest and the (ProviderName, account, period) it holds."""
+    """A partition to commit: its manifest and the staged files that hold its rows."""
 
     manifest: Manifest
-    matches: tuple[tuple[str, str, str], ...]
+    files: tuple[Path, ...]
 
 
-def write_partitions(
-    session: DuckSession,
+def commit_partitions(
     lake: Lake,
-    relation: str,
     plans: list[PartitionPlan],
     *,
-    ingested_at: datetime,
     progress: Callable[[str, int, int], None] | None = None,
 ) -> None:
-    """Write the rows of ``relation`` that belong to ``plans`` and commit each partition.
+    """Move each plan's staged files into a partition directory and commit it atomically.
 
-    ``relation`` must have the lake schema. The caller must hold the lake's writer lock.
-    Rows are written in one partitioned pass into a staging directory; each partition is
-    then checked (row count) and renamed into place.
+    The caller must hold the lake's writer lock.
 
     Raises:
-        LakeError: when a written partition does not hold the rows its manifest promises.
+        LakeError: when staged files do not hold the rows the manifest promises; that
+            partition is not committed.
     """
-    if not plans:
-        return
-    staging = lake.staging_dir()
-    keys = pa.table(
-        {
-            "k_provider": [m[0] for p in plans for m in p.matches],
-            "k_account": [m[1] for p in plans for m in p.matches],
-            "k_period": [m[2] for p in plans for m in p.matches],
-            "pidx": [i for i, p in enumerate(plans) for _ in p.matches],
-        }
-    )
-    session.register("_partition_keys", keys)
-    stamp = quote_literal(ingested_at.isoformat())
-    session.execute(
-        f"COPY (SELECT r.* REPLACE (CAST({stamp} AS TIMESTAMPTZ) AS x_IngestedAt), k.pidx "
-        f"FROM {relation} r JOIN _partition_keys k ON r.ProviderName = k.k_provider "
-        f"AND r.BillingAccountId = k.k_account "
-        f"AND strftime(r.BillingPeriodStart, '%Y-%m') = k.k_period) "
-        f"TO {quote_literal(str(staging))} "
-        f"(FORMAT parquet, COMPRESSION zstd, PARTITION_BY (pidx), ROW_GROUP_SIZE 122880)"
-    )
-    try:
-        for done, (index, plan) in enumerate(enumerate(plans), start=1):
-            _commit_one(lake, staging / f"pidx={index}", plan.manifest)
-            if progress:
-                progress("write", done, len(plans))
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-
-
-def _commit_one(lake: Lake, staged: Path, manifest: Manifest) -> None:
-    files = sorted(staged.glob("*.parquet"))
-    names = []
-    digest = hashlib.sha256()
-    rows = 0
-    for n, path in enumerate(files):
-        target = staged / f"part-{n}.parquet"
-        path.rename(target)
-        names.append(target.name)
-        rows += pq.ParquetFile(target).metadata.num_rows
-        with open(target, "rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(block)
-    if rows != manifest.row_count:
-        raise LakeError(
-            f"partition {manifest.key().label()}: wrote {rows} rows, expected "
-            f"{manifest.row_count}; nothing was committed for it."
-        )
-    final = replace(manifest, content_sha256=digest.hexdigest(), data_files=tuple(names))
-    lake.commit(manifest.key(), staged, final)
+    for done, plan in enumerate(plans, start=1):
+        staged = lake.staging_dir()
+        names, digest, rows = [], hashlib.sha256(), 0
+        for n, source in enumerate(plan.files):
+            target = staged / f"part-{n}.parquet"
+            source.rename(target)
+            names.append(target.name)
+            rows += pq.ParquetFile(target).metadata.num_rows
+            with open(target, "rb") as fh:
+                for block in iter(lambda: fh.read(1 << 20), b""):
+                    digest.update(block)
+        if rows != plan.manifest.row_count:
+            raise LakeError(
+                f"partition {plan.manifest.key().label()}: staged {rows} rows, expected "
+                f"{plan.manifest.row_count}; nothing was committed for it."
+            )
+        final = replace(plan.manifest, content_sha256=digest.hexdigest(), data_files=tuple(names))
+        lake.commit(final.key(), staged, final)
+        if progress:
+            progress("write", done, len(plans))
