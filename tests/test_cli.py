@@ -164,3 +164,18 @@ def test_python_dash_m_runs_the_cli() -> None:
     assert done.returncode == 0
     for command in ("demo", "ingest", "sources", "validate", "export", "report"):
         assert command in done.stdout
+
+
+def test_validate_exits_1_on_violations(tmp_path: Path) -> None:
+    bad_lake = str(tmp_path / "bad")
+    bad = tmp_path / "bad.csv"
+    # A Purchase must not be Usage-Based (FOCUS 1.2 ChargeFrequency rule).
+    bad.write_text(
+        HEADER.replace("ChargeCategory", "ChargeFrequency,ChargeCategory")
+        + _row("1", "08", "EC2", "1").replace(",Usage,", ",Usage-Based,Purchase,")
+    )
+    assert _invoke("ingest", str(bad), "--lake", bad_lake)[0] == 0
+    code, output = _invoke("validate", "--lake", bad_lake, "--format", "json")
+    assert code == 1
+    rules = {r["rule"] for r in json.loads(output)["rows"]}
+    assert "ChargeFrequency-not-usage-based-purchase" in rules

@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+from typer.testing import CliRunner
 
 from aifinops.analyze import spend
+from aifinops.cli import app
 from aifinops.focus.validate import validate
 from aifinops.lake import Lake, connect
 from aifinops.lake.export import export
@@ -57,6 +59,13 @@ def test_demo_lake_passes_our_focus_rules(built: tuple[DemoBuild, Lake]) -> None
     engine = connect(lake)
     report = validate(engine.costs(), execute=engine.execute)
     assert report.ok, report.to_rows()
+
+
+def test_validate_command_passes_on_the_demo_lake(built: tuple[DemoBuild, Lake]) -> None:
+    _demo, lake = built
+    result = CliRunner().invoke(app, ["validate", "--lake", str(lake.root)])
+    assert result.exit_code == 0, result.output
+    assert "No violations" in result.output
 
 
 def test_reingesting_the_demo_changes_nothing(built: tuple[DemoBuild, Lake]) -> None:

@@ -90,7 +90,8 @@ def demo(
         with progress_bar() as progress:
             built = build_demo(out_dir, target, seed=seed, scale=scale, progress=progress)
         engine = connect(target)
-        rows = engine.execute(spend(engine.costs(), by=["provider", "month"])).to_pylist()
+        expr = spend(engine.costs(), by=["provider", "month"]).order_by("provider", "month")
+        rows = engine.execute(expr).to_pylist()
     out.print(
         f"Demo company written to [bold]{out_dir}[/] ({built.demo.rows:,} FOCUS rows), "
         f"lake at [bold]{target.root}[/]."
@@ -185,7 +186,7 @@ def sources(lake: LakeOpt = None, fmt: FormatOpt = "table") -> None:
 
 @app.command()
 def validate(lake: LakeOpt = None, engine: EngineOpt = None, fmt: FormatOpt = "table") -> None:
-    """Check the lake against the FOCUS 1.2 rules; exit 1 when any rule is broken."""
+    """Check the lake against the FOCUS 1.2 rules; exit 1 when an error-level rule is broken."""
     from aifinops.focus.validate import validate as run_validate
     from aifinops.lake import Lake, connect
 
@@ -195,15 +196,14 @@ def validate(lake: LakeOpt = None, engine: EngineOpt = None, fmt: FormatOpt = "t
         con = connect(Lake.open(settings.lake, create=False), engine=settings.engine)
         report = run_validate(con.costs(), execute=con.execute)
     rows = report.to_rows()
-    emit(
-        rows,
-        list(rows[0]) if rows else ["rule", "count"],
-        fmt,
-        title=f"FOCUS 1.2 validation of {report.rows_checked:,} rows",
-        ok=report.ok,
-    )
-    if fmt == "table":
-        out.print("[green]No violations.[/]" if report.ok else "[red]Violations found.[/]")
+    title = f"FOCUS 1.2 validation of {report.rows_checked:,} rows"
+    if fmt != "table":
+        emit(rows, list(rows[0]) if rows else ["rule", "count"], fmt, title=title, ok=report.ok)
+    elif rows:
+        emit(rows, ["rule", "column", "severity", "count", "description"], fmt, title=title)
+        out.print("[red]Violations found[/] (examples: --format json).")
+    else:
+        out.print(f"[green]No violations[/] in {report.rows_checked:,} rows.")
     if not report.ok:
         raise typer.Exit(EXIT_FINDINGS)
 
