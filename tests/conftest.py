@@ -20,6 +20,15 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
+@pytest.fixture(scope="session")
+def sample_csv(shared_data: Path) -> Path:
+    """Return the official FOCUS 1.0 sample (1,000 rows: AWS, Microsoft, Oracle)."""
+    path = shared_data / "samples" / "focus" / "FOCUS-1.0_focus_sample.csv"
+    if not path.is_file():
+        pytest.skip(f"FOCUS sample not found at {path}")
+    return path
+
+
 @pytest.fixture
 def tmp_lake(tmp_path: Path) -> Lake:
     """Return a new, empty lake in the test's temporary directory."""

@@ -233,14 +233,6 @@ CASES: dict[str, Case] = {
 
 
 @pytest.fixture(scope="module")
-def sample_csv(shared_data: Path) -> Path:
-    path = shared_data / "samples" / "focus" / "FOCUS-1.0_focus_sample.csv"
-    if not path.is_file():
-        pytest.skip(f"FOCUS sample not found at {path}")
-    return path
-
-
-@pytest.fixture(scope="module")
 def sample_rows(sample_csv: Path) -> Rows:
     with open(sample_csv, encoding="utf-8-sig", newline="") as fh:
         rows = list(csv.reader(fh))

@@ -137,14 +137,6 @@ def file_sums(rows: list[dict[str, str]]) -> dict[PartitionKey, Sums]:
 
 
 @pytest.fixture(scope="module")
-def sample_csv(shared_data: Path) -> Path:
-    path = shared_data / "samples" / "focus" / "FOCUS-1.0_focus_sample.csv"
-    if not path.is_file():
-        pytest.skip(f"FOCUS sample not found at {path}")
-    return path
-
-
-@pytest.fixture(scope="module")
 def sample_rows(sample_csv: Path) -> tuple[list[str], list[dict[str, str]]]:
     return read_csv(sample_csv)
 
