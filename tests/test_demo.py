@@ -52,6 +52,22 @@ def test_same_seed_gives_identical_bytes(demo: DemoResult, tmp_path: Path) -> No
     assert _digest(again.out_dir) == _digest(demo.out_dir)
 
 
+def test_two_processes_write_the_same_files(demo: DemoResult, tmp_path: Path) -> None:
+    again = generate(tmp_path / "parallel", seed=7, scale=SCALE, workers=2)
+    assert _digest(again.out_dir) == _digest(demo.out_dir)
+    assert again.totals == demo.totals and again.rows == demo.rows
+    assert again.truth_files == [
+        again.out_dir / f.relative_to(demo.out_dir) for f in demo.truth_files
+    ]
+
+
+def test_fleet_grows_so_rows_follow_scale() -> None:
+    from aifinops.demo.company import fleet, fleet_factor
+
+    assert fleet_factor(0.5) == 0.5 and fleet_factor(1) == 1 and fleet_factor(20) == 39
+    assert fleet(3, 20) == 117 and fleet(1, 0.05) == 1
+
+
 def test_other_seed_gives_other_data(demo: DemoResult, tmp_path: Path) -> None:
     other = generate(tmp_path / "other", seed=8, scale=SCALE)
     mine, theirs = _digest(demo.out_dir), _digest(other.out_dir)

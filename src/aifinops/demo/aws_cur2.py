@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 import pyarrow as pa
@@ -129,12 +130,22 @@ def _f(value: Decimal | None) -> float | None:
     return None if value is None else float(value)
 
 
+@lru_cache(maxsize=4096)
 def _iso(moment: datetime) -> str:
     return f"{moment:%Y-%m-%dT%H:%M:%SZ}"
 
 
 def _naive(moment: datetime) -> datetime:
     return moment.replace(tzinfo=None)
+
+
+def _times(charge: Charge) -> Row:
+    return {
+        "identity_time_interval": f"{_iso(charge.start)}/{_iso(charge.end)}",
+        "line_item_usage_amount": _f(charge.quantity),
+        "line_item_usage_start_date": _naive(charge.start),
+        "line_item_usage_end_date": _naive(charge.end),
+    }
 
 
 def _base(charge: Charge) -> Row:
@@ -149,6 +160,7 @@ def _base(charge: Charge) -> Row:
     if sku is not None and sku.vcpus:
         product.update(vcpu=str(sku.vcpus), memory=f"{sku.memory_gib} GiB")
     return {
+        **_times(charge),
         "bill_bill_type": "Anniversary",
         "bill_billing_entity": "AWS",
         "bill_billing_period_end_date": _naive(end),
@@ -159,7 +171,6 @@ def _base(charge: Charge) -> Row:
         "bill_payer_account_name": sub.billing_name,
         "cost_category": [],
         "discount": [],
-        "identity_time_interval": f"{_iso(charge.start)}/{_iso(charge.end)}",
         "line_item_availability_zone": charge.zone,
         "line_item_currency_code": "USD",
         "line_item_legal_entity": AWS_LEGAL_ENTITY,
@@ -169,9 +180,6 @@ def _base(charge: Charge) -> Row:
         "line_item_resource_id": charge.resource,
         "line_item_usage_account_id": sub.id,
         "line_item_usage_account_name": sub.name,
-        "line_item_usage_amount": _f(charge.quantity),
-        "line_item_usage_start_date": _naive(charge.start),
-        "line_item_usage_end_date": _naive(charge.end),
         "line_item_usage_type": sku.native["usage_type"] if sku else None,
         "line_item_operation": sku.native["operation"] if sku else None,
         "pricing_currency": "USD",
@@ -238,8 +246,8 @@ def _usage(charge: Charge, row: Row) -> list[Row]:
         savings_plan_savings_plan_effective_cost=None,
         pricing_public_on_demand_cost=None,
         line_item_line_item_description=(
-            f"SavingsPlanNegation used by AccountId : {row['line_item_usage_account_id']}"
-            f" and UsageSku : {row['product_sku']}"
+            f"SavingsPlanNegation used by AccountId : {SUB_ACCOUNTS[charge.sub].id}"
+            f" and UsageSku : {charge.sku.native['sku'] if charge.sku else None}"
         ),
     )
     return [row, negation]
@@ -277,9 +285,44 @@ def _fee(charge: Charge, row: Row) -> list[Row]:
     return [row]
 
 
-def cur2_rows(charge: Charge) -> list[Row]:
-    """Return the CUR 2.0 rows of one AWS charge (two for savings-plan-covered usage)."""
-    row = _base(charge)
+#: CUR columns that differ between charges of one template (``truth.template_key``).
+CUR2_VARYING = (
+    "identity_line_item_id",
+    "identity_time_interval",
+    "line_item_usage_start_date",
+    "line_item_usage_end_date",
+    "line_item_usage_amount",
+    "line_item_unblended_cost",
+    "line_item_blended_cost",
+    "line_item_net_unblended_cost",
+    "line_item_unblended_rate",
+    "line_item_blended_rate",
+    "line_item_net_unblended_rate",
+    "pricing_public_on_demand_cost",
+    "pricing_public_on_demand_rate",
+    "reservation_effective_cost",
+    "reservation_recurring_fee_for_usage",
+    "savings_plan_savings_plan_rate",
+    "savings_plan_savings_plan_effective_cost",
+    "savings_plan_total_commitment_to_date",
+    "savings_plan_used_commitment",
+    "savings_plan_recurring_commitment_for_billing_period",
+    "reservation_unused_recurring_fee",
+    "reservation_total_reserved_units",
+)
+
+
+def cur2_values(charge: Charge) -> list[tuple[Any, ...]]:
+    """Return the :data:`CUR2_VARYING` values of each CUR row of ``charge``."""
+    return [tuple(r.get(k) for k in CUR2_VARYING) for r in cur2_rows(charge, full=False)]
+
+
+def cur2_rows(charge: Charge, *, full: bool = True) -> list[Row]:
+    """Return the CUR 2.0 rows of one AWS charge (two for savings-plan-covered usage).
+
+    With ``full=False`` only the columns that vary within a template are filled.
+    """
+    row = _base(charge) if full else _times(charge)
     if charge.category == "Purchase":
         rows = _fee(charge, row)
     elif charge.kind in ("tax", "credit", "refund"):

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterator
-from dataclasses import replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -118,17 +117,16 @@ def _fee(
 
 
 def _cover(charge: Charge, commitment: Commitment, rate: Decimal) -> Charge:
+    """Turn the fresh usage ``charge`` into commitment-covered usage (in place)."""
     assert charge.quantity is not None
-    return replace(
-        charge,
-        kind=_COVER_KIND[commitment.type],
-        billed=ZERO,
-        effective=rate * charge.quantity,
-        pricing_category="Committed",
-        commitment=commitment,
-        status="Used",
-        commitment_rate=rate,
-    )
+    charge.kind = _COVER_KIND[commitment.type]
+    charge.billed = ZERO
+    charge.effective = rate * charge.quantity
+    charge.pricing_category = "Committed"
+    charge.commitment = commitment
+    charge.status = "Used"
+    charge.commitment_rate = rate
+    return charge
 
 
 _COVER_KIND = {

@@ -190,6 +190,16 @@ def hours_per_period(scale: float) -> int:
     return 24
 
 
+def fleet_factor(scale: float) -> float:
+    """Return the fleet multiplier of ``scale``: ``scale`` up to 1, then ``2 * scale - 1``.
+
+    About half the rows at scale 1 come from resources that do not scale (training clusters,
+    commitments), so the fleet grows twice as fast above 1: truth rows stay close to
+    52,000 x scale.
+    """
+    return scale if scale <= 1 else 2 * scale - 1
+
+
 def fleet(base: int, scale: float) -> int:
     """Return how many copies of a fleet resource exist at ``scale`` (at least one)."""
-    return max(1, round(base * scale))
+    return max(1, round(base * fleet_factor(scale)))

@@ -1,5 +1,7 @@
 """The fleet of Nimbus Labs: every resource of the demo, per provider, at a given scale.
 
+Google Cloud's resources are in :mod:`aifinops.demo.fleet_gcp`.
+
 GPU training clusters, inference endpoints, notebooks, buckets and the egress path, with real
 instance names, run windows and the planted stories (see ``docs/demo.md``).
 """
@@ -8,20 +10,10 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from aifinops.demo.charges import Labels, stable_hex, utc
+from aifinops.demo.charges import stable_hex, utc
 from aifinops.demo.company import AZURE_RESOURCE_GROUPS, DEMO_END, SUB_ACCOUNTS, fleet
+from aifinops.demo.fleet_gcp import gcp_roster, labels
 from aifinops.demo.resources import Resource
-
-
-def _labels(
-    workload: str,
-    stage: str | None,
-    team: str | None,
-    project: str | None,
-    model: str | None = None,
-    experiment: str | None = None,
-) -> Labels:
-    return Labels(workload, stage, team, project, model, experiment)
 
 
 def _d(text: str) -> Decimal:
@@ -39,7 +31,7 @@ def _aws_roster(scale: float) -> list[Resource]:
             "us-east-1a",
             "Instance",
             (("p5.48xlarge", _d("1")),),
-            _labels("training", "training", "llm-research", "atlas-llm", "atlas-7b"),
+            labels("training", "training", "llm-research", "atlas-llm", "atlas-7b"),
             {
                 "Team": "llm-research",
                 "Project": "atlas-llm",
@@ -62,7 +54,7 @@ def _aws_roster(scale: float) -> list[Resource]:
             "us-east-1b",
             "Instance",
             (("spot/p4d.24xlarge", _d("1")),),
-            _labels(
+            labels(
                 "training", "training", "applied-ml", "vega-vision", "vega-detector", "vega-sweep"
             ),
             {},
@@ -82,7 +74,7 @@ def _aws_roster(scale: float) -> list[Resource]:
             None,
             "Notebook Instance",
             (("sm/ml.g5.xlarge", _d("1")),),
-            _labels("notebook", "training", "llm-research", "atlas-llm", "atlas-7b", "lora-sweep"),
+            labels("notebook", "training", "llm-research", "atlas-llm", "atlas-7b", "lora-sweep"),
             {"team": "llm-research", "project": "atlas-llm", "owner": "priya"},
             windows=((utc(2026, 8, 3), DEMO_END, None),),
             stories=((utc(2026, 8, 12), DEMO_END, "zombie-notebook"),),
@@ -98,7 +90,7 @@ def _aws_roster(scale: float) -> list[Resource]:
             None,
             "Endpoint",
             (("sm/ml.g5.2xlarge", _d("1")),),
-            _labels("inference", "inference", "applied-ml", "orion-search", "orion-ranker"),
+            labels("inference", "inference", "applied-ml", "orion-search", "orion-ranker"),
             {"team": "applied-ml", "project": "orion-search", "model": "orion-ranker"},
             count=fleet(2, scale),
             util="inference",
@@ -120,7 +112,7 @@ def _aws_roster(scale: float) -> list[Resource]:
                     "us-east-1c",
                     "Instance",
                     ((itype, _d("1")),),
-                    _labels("inference", "inference", "applied-ml", project, model),
+                    labels("inference", "inference", "applied-ml", project, model),
                     {"team": "applied-ml", "project": project, "model": model},
                     pricing="sp",
                     hours="all" if i < max(1, (2 * n) // 3) else "daytime",
@@ -138,7 +130,7 @@ def _aws_roster(scale: float) -> list[Resource]:
                 "us-east-1a",
                 "Instance",
                 (("m6i.2xlarge", _d("1")),),
-                _labels("other", None, "ml-platform", "platform"),
+                labels("other", None, "ml-platform", "platform"),
                 {"team": "ml-platform", "project": "platform"},
                 pricing="ri",
                 util="none",
@@ -155,7 +147,7 @@ def _aws_roster(scale: float) -> list[Resource]:
                 None,
                 "Bucket",
                 (("s3/standard", _d("1")),),
-                _labels("storage", "training", "llm-research", "atlas-llm"),
+                labels("storage", "training", "llm-research", "atlas-llm"),
                 {"Team": "llm-research", "Project": "atlas-llm"},
                 util="none",
                 size_gb=(40_000, 120_000),
@@ -170,7 +162,7 @@ def _aws_roster(scale: float) -> list[Resource]:
             None,
             "Bucket",
             (("s3/standard", _d("1")),),
-            _labels("storage", "data-preparation", "data-eng", "lakehouse"),
+            labels("storage", "data-preparation", "data-eng", "lakehouse"),
             {"team": "data-eng", "project": "lakehouse"},
             util="none",
             size_gb=(300_000, 300_000),
@@ -185,7 +177,7 @@ def _aws_roster(scale: float) -> list[Resource]:
             None,
             "Bucket",
             (("dt/out", _d("1")),),
-            _labels("network", "data-preparation", "data-eng", "lakehouse"),
+            labels("network", "data-preparation", "data-eng", "lakehouse"),
             {"team": "data-eng", "project": "lakehouse"},
             pricing="egress",
             util="none",
@@ -216,7 +208,7 @@ def _azure_roster(scale: float) -> list[Resource]:
             None,
             "Virtual machine scale set",
             (("Standard_ND96isr_H100_v5", _d("1")),),
-            _labels("training", "training", "llm-research", "atlas-llm", "atlas-13b"),
+            labels("training", "training", "llm-research", "atlas-llm", "atlas-13b"),
             {" team": "llm-research", "project": "atlas-llm", "model": "atlas-13b"},
             count=4,
             windows=(
@@ -240,7 +232,7 @@ def _azure_roster(scale: float) -> list[Resource]:
                 None,
                 "Virtual machine",
                 (("Standard_NC24ads_A100_v4", _d("1")),),
-                _labels(
+                labels(
                     "training",
                     "retraining",
                     "applied-ml",
@@ -268,7 +260,7 @@ def _azure_roster(scale: float) -> list[Resource]:
                 None,
                 "Online endpoint",
                 (("Standard_NC4as_T4_v3", _d("1")),),
-                _labels("inference", "inference", "applied-ml", "orion-search", "orion-ranker"),
+                labels("inference", "inference", "applied-ml", "orion-search", "orion-ranker"),
                 {"Team": "applied-ml", "project": "orion-search", "model": "orion-ranker"},
                 count=2,
                 util="inference",
@@ -284,7 +276,7 @@ def _azure_roster(scale: float) -> list[Resource]:
             None,
             "Storage account",
             (("blob/hot-lrs", _d("1")),),
-            _labels("storage", "training", "llm-research", "atlas-llm"),
+            labels("storage", "training", "llm-research", "atlas-llm"),
             {" team": "llm-research"},
             util="none",
             size_gb=(60_000, 60_000),
@@ -293,138 +285,6 @@ def _azure_roster(scale: float) -> list[Resource]:
     return out
 
 
-def _gce_id(sub: str, zone: str, name: str, kind: str = "instances") -> str:
-    project = SUB_ACCOUNTS[sub].id
-    return f"//compute.googleapis.com/projects/{project}/zones/{zone}/{kind}/{name}"
-
-
-def _gcp_roster(scale: float) -> list[Resource]:
-    a3 = (("a3/core", _d("208")), ("a3/ram", _d("1872")), ("h100", _d("8")))
-    out = [
-        Resource(
-            _gce_id("gcp-research", "us-central1-a", f"atlas-train-a3-{i}"),
-            f"atlas-train-a3-{i}",
-            "gcp",
-            "gcp-research",
-            "us-central1-a",
-            "Instance",
-            a3,
-            _labels("training", "training", "llm-research", "atlas-llm", "atlas-7b"),
-            {},  # NOTE: launched by a script that sets no labels: part of the untagged spend.
-            windows=(
-                (utc(2026, 8, 20), utc(2026, 8, 27), "atlas-7b-dpo-1"),
-                (utc(2026, 10, 1), utc(2026, 10, 6), "atlas-7b-dpo-2"),
-            ),
-            gpus=8,
-        )
-        for i in range(2)
-    ]
-    out.append(
-        Resource(
-            _gce_id("gcp-research", "us-central1-b", "vega-exp-a2-spot"),
-            "vega-exp-a2-spot",
-            "gcp",
-            "gcp-research",
-            "us-central1-b",
-            "Instance",
-            (("a2/core/spot", _d("12")), ("a2/ram/spot", _d("85")), ("a100/spot", _d("1"))),
-            _labels("training", "training", "applied-ml", "vega-vision", "vega-detector"),
-            {"team": "applied-ml", "project": "vega-vision", "experiment": "vega-aug"},
-            pricing="spot",
-            hours="weekdays",
-            windows=((utc(2026, 9, 1), utc(2026, 10, 1), "vega-aug"),),
-            gpus=1,
-        )
-    )
-    out.append(
-        Resource(
-            "//tpu.googleapis.com/projects/nimbus-research-291507/locations/us-central1-a/nodes/"
-            "atlas-tpu-v5e-8",
-            "atlas-tpu-v5e-8",
-            "gcp",
-            "gcp-research",
-            "us-central1-a",
-            "Node",
-            (("tpu-v5e", _d("8")),),
-            _labels("training", "training", "llm-research", "atlas-llm", "atlas-7b"),
-            {"team": "llm-research", "project": "atlas-llm"},
-            windows=((utc(2026, 9, 20), utc(2026, 9, 30), "atlas-7b-tpu-probe"),),
-            util="tpu",
-            gpus=8,
-        )
-    )
-    g2 = (("g2/core", _d("8")), ("g2/ram", _d("32")), ("l4", _d("1")))
-    for i in range(fleet(2, scale)):
-        out.append(
-            Resource(
-                _gce_id("gcp-serving", "us-central1-c", f"vega-serve-g2-{i}"),
-                f"vega-serve-g2-{i}",
-                "gcp",
-                "gcp-serving",
-                "us-central1-c",
-                "Instance",
-                g2,
-                _labels("inference", "inference", "applied-ml", "vega-vision", "vega-detector"),
-                {"team": "applied-ml", "project": "vega-vision", "model": "vega-detector"},
-                pricing="cud",
-                util="inference",
-                gpus=1,
-            )
-        )
-    for i in range(fleet(1, scale)):
-        out.append(
-            Resource(
-                "//aiplatform.googleapis.com/projects/nimbus-serving-118244/locations/us-central1/"
-                f"endpoints/{7_301_000 + i}",
-                f"atlas-chat-endpoint-{i}",
-                "gcp",
-                "gcp-serving",
-                None,
-                "Endpoint",
-                (("vertex/g2-l4", _d("1")),),
-                _labels("inference", "inference", "llm-research", "atlas-llm", "atlas-7b"),
-                {},
-                util="inference",
-                gpus=1,
-            )
-        )
-    wb = (("n1/core", _d("8")), ("n1/ram", _d("30")), ("t4", _d("1")))
-    for user in ("dana", "li", "omar", "sofia")[: fleet(2, scale)]:
-        out.append(
-            Resource(
-                _gce_id("gcp-data", "us-central1-a", f"wb-{user}"),
-                f"wb-{user}",
-                "gcp",
-                "gcp-data",
-                "us-central1-a",
-                "Instance",
-                wb,
-                _labels("notebook", "data-preparation", "data-eng", "lakehouse"),
-                {"team": "data-eng", "project": "lakehouse", "goog-workbench": "true"},
-                hours="business",
-                util="notebook",
-                gpus=1,
-            )
-        )
-    out.append(
-        Resource(
-            "//storage.googleapis.com/projects/_/buckets/nimbus-datasets-gcs",
-            "nimbus-datasets-gcs",
-            "gcp",
-            "gcp-data",
-            None,
-            "Bucket",
-            (("gcs/standard", _d("1")),),
-            _labels("storage", "data-preparation", "data-eng", "lakehouse"),
-            {"team": "data-eng", "project": "lakehouse"},
-            util="none",
-            size_gb=(20_000, 200_000),
-            growth=(utc(2026, 9, 14), utc(2026, 9, 16)),
-        )
-    )
-    return out
-
-
 def roster(scale: float) -> dict[str, list[Resource]]:
     """Return every resource of the demo at ``scale``, per provider, in a fixed order."""
-    return {"aws": _aws_roster(scale), "azure": _azure_roster(scale), "gcp": _gcp_roster(scale)}
+    return {"aws": _aws_roster(scale), "azure": _azure_roster(scale), "gcp": gcp_roster(scale)}

@@ -8,11 +8,13 @@ One JSON object per row with the export's nested fields: ``service``, ``sku``, `
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
-from aifinops.demo.charges import Charge, month_bounds
+from aifinops.demo.charges import Charge, Sku, month_bounds
 from aifinops.demo.commitments import GCP_CUD
 from aifinops.demo.company import GCP_PROJECT_NUMBERS, SUB_ACCOUNTS
 from aifinops.demo.truth import service_of
@@ -21,6 +23,7 @@ _GIB = 2**30
 _ORG = "837462915504"
 
 
+@lru_cache(maxsize=4096)
 def _ts(moment: datetime) -> str:
     return f"{moment:%Y-%m-%d %H:%M:%S} UTC"
 
@@ -36,17 +39,20 @@ def _kv(tags: dict[str, str] | None) -> list[dict[str, str]]:
     return [{"key": k, "value": v} for k, v in sorted((tags or {}).items())]
 
 
+def _amount(charge: Charge, sku: Sku, qty: Decimal) -> Decimal:
+    if sku.pricing_unit == "Hours":
+        return qty * 3600
+    if sku.pricing_unit == "GiB-Hours":
+        return qty * 3600 * _GIB
+    start, end = month_bounds(charge.start)
+    return qty * _GIB * int((end - start).total_seconds())
+
+
 def _usage(charge: Charge) -> dict[str, Any] | None:
     sku, qty = charge.sku, charge.quantity
     if sku is None or qty is None:
         return None
-    if sku.pricing_unit == "Hours":
-        amount = qty * 3600
-    elif sku.pricing_unit == "GiB-Hours":
-        amount = qty * 3600 * _GIB
-    else:
-        start, end = month_bounds(charge.start)
-        amount = qty * _GIB * int((end - start).total_seconds())
+    amount = _amount(charge, sku, qty)
     return {
         "amount": _num(amount.to_integral_value()),
         "unit": sku.native["usage_unit"],
@@ -156,3 +162,47 @@ def bq_row(charge: Charge) -> dict[str, Any]:
 def bq_line(charge: Charge) -> str:
     """Return the JSON Lines text of one GCP charge."""
     return json.dumps(bq_row(charge), separators=(",", ":"))
+
+
+def _text(value: Decimal) -> str:
+    """Return the JSON text of :func:`_num` of ``value``."""
+    if value == value.to_integral_value():
+        return str(int(value))
+    return repr(float(value))
+
+
+def bq_template(charge: Charge) -> str:
+    """Return the JSON line of ``charge`` as a format string of :func:`bq_values`."""
+    row = bq_row(charge)
+    row.update(usage_start_time="@@0@@", usage_end_time="@@1@@", export_time="@@2@@")
+    row.update(cost="@@3@@", cost_at_list="@@7@@")
+    if row["usage"] is not None:
+        row["usage"].update(amount="@@4@@", amount_in_pricing_units="@@5@@")
+    if row["credits"]:
+        row["credits"][0]["amount"] = "@@6@@"
+    if row["price"] is not None:
+        row["price"]["effective_price"] = "@@8@@"
+    text = json.dumps(row, separators=(",", ":")).replace("{", "{{").replace("}", "}}")
+    return re.sub(r'"@@(\d)@@"', r"{\1}", text)
+
+
+def bq_values(charge: Charge) -> tuple[str, ...]:
+    """Return the JSON texts of the fields of a GCP line that vary within one template."""
+    sku, qty = charge.sku, charge.quantity
+    cud = charge.kind == "cud-usage"
+    amount = units = ""
+    if sku is not None and qty is not None:
+        amount = _text(_amount(charge, sku, qty).to_integral_value())
+        units = _text(qty)
+    price = charge.commitment_rate if cud else charge.list_price
+    return (
+        f'"{_ts(charge.start)}"',
+        f'"{_ts(charge.end)}"',
+        f'"{_ts(charge.end + timedelta(hours=3))}"',
+        _text(charge.list_cost if cud else charge.billed),
+        amount,
+        units,
+        _text(-charge.list_cost) if cud else "",
+        _text(charge.list_cost),
+        "" if price is None else _text(price),
+    )

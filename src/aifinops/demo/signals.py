@@ -11,11 +11,12 @@ from __future__ import annotations
 import math
 import random
 from datetime import datetime, timedelta
+from functools import lru_cache
 from pathlib import Path
 
 from aifinops.demo.resources import Resource, instances_at, story_at, window_at
 from aifinops.demo.usage import SKUS
-from aifinops.demo.writer import CsvSink
+from aifinops.demo.writer import LineSink
 
 METRICS_HEADER = ["timestamp", "metric", "value", "resource_id", "model", "team"]
 TELEMETRY_HEADER = [
@@ -40,8 +41,16 @@ GPU_FACTS: dict[str, tuple[int, int]] = {
 }
 
 
+@lru_cache(maxsize=4096)
 def _iso(moment: datetime) -> str:
     return moment.isoformat().replace("+00:00", "Z")
+
+
+def _field(text: str) -> str:
+    """Return ``text`` as a CSV field (quoted only when it must be, as ``csv`` does)."""
+    if any(c in text for c in ',"\r\n'):
+        return '"' + text.replace('"', '""') + '"'
+    return text
 
 
 def _gpu_model(res: Resource) -> str | None:
@@ -61,8 +70,8 @@ class Signals:
         self.hours = period_hours
         self.step = timedelta(hours=period_hours)
         _ = scale
-        self.metrics = CsvSink(out_dir / "metrics" / "usage.csv", METRICS_HEADER)
-        self.telemetry = CsvSink(out_dir / "telemetry" / "gpu.csv", TELEMETRY_HEADER)
+        self.metrics = LineSink(out_dir / "metrics" / "usage.csv", ",".join(METRICS_HEADER))
+        self.telemetry = LineSink(out_dir / "telemetry" / "gpu.csv", ",".join(TELEMETRY_HEADER))
         self._energy: dict[tuple[str, int, int], int] = {}
         self._epochs: dict[str, float] = {}
 
@@ -99,10 +108,12 @@ class Signals:
             loss = 1.9 + (0.02 * rng.random() if plateau else 2.5 * math.exp(-epoch / 3))
             steps = rng.randint(1150, 1250) * self.hours
             rows += [("epochs", round(epoch, 3)), ("steps", steps), ("loss", round(loss, 4))]
+        if not rows:
+            return
+        ts = _iso(moment)
+        tail = ",".join(_field(t) for t in (res.id, labels.model or "", labels.team or ""))
         for metric, value in rows:
-            self.metrics.write(
-                [_iso(moment), metric, str(value), res.id, labels.model or "", labels.team or ""]
-            )
+            self.metrics.write(f"{ts},{metric},{value},{tail}")
 
     @staticmethod
     def _training(res: Resource, moment: datetime) -> bool:
@@ -128,27 +139,22 @@ class Signals:
         mem_total, tdp = GPU_FACTS[model]
         seconds = int(self.step.total_seconds())
         sample = moment
+        rid = _field(res.id)
+        write = self.telemetry.write
         while sample < moment + timedelta(hours=self.hours):
+            ts = _iso(sample)
             for node in range(instances_at(res, moment)):
-                host = res.name if res.count == 1 else f"{res.name}-{node:02d}"
+                host = _field(res.name if res.count == 1 else f"{res.name}-{node:02d}")
+                head = f"{ts},{rid},{host}"
                 for gpu in range(res.gpus):
                     util, mem = self._util(res, sample, rng)
                     power = round(tdp * (0.12 + 0.88 * util / 100), 1)
                     key = (res.id, node, gpu)
                     energy = self._energy.get(key, 0) + int(power * seconds)
                     self._energy[key] = energy
-                    self.telemetry.write(
-                        [
-                            _iso(sample),
-                            res.id,
-                            host,
-                            str(gpu),
-                            f"{util:.1f}",
-                            str(int(mem_total * mem)),
-                            str(mem_total),
-                            f"{power:.1f}",
-                            str(energy),
-                        ]
+                    write(
+                        f"{head},{gpu},{util:.1f},{int(mem_total * mem)},{mem_total},"
+                        f"{power:.1f},{energy}"
                     )
             sample += self.step
 

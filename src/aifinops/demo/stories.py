@@ -11,9 +11,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
-from aifinops.demo.charges import ZERO
+from aifinops.demo.charges import ZERO, Charge
 
 
 @dataclass(frozen=True)
@@ -81,16 +80,31 @@ class StoryBook:
     def __init__(self) -> None:
         self._tallies: dict[str, _Tally] = {s.name: _Tally() for s in STORIES}
 
-    def add(self, story: str, row: dict[str, Any]) -> None:
-        """Count one truth row labelled with ``story``."""
+    def add(self, story: str, charge: Charge) -> None:
+        """Count the truth row of ``charge``, labelled with ``story``."""
         tally = self._tallies[story]
-        tally.billed += row["BilledCost"]
-        tally.effective += row["EffectiveCost"]
+        tally.billed += charge.billed
+        tally.effective += charge.effective
         tally.rows += 1
-        tally.resources.add(row["ResourceId"])
-        start, end = row["ChargePeriodStart"], row["ChargePeriodEnd"]
+        if charge.resource is not None:
+            tally.resources.add(charge.resource)
+        start, end = charge.start, charge.end
         tally.start = start if tally.start is None else min(tally.start, start)
         tally.end = end if tally.end is None else max(tally.end, end)
+
+    def merge(self, other: StoryBook) -> None:
+        """Add the story rows counted by ``other`` (another process) to this book."""
+        for name, theirs in other._tallies.items():
+            mine = self._tallies[name]
+            mine.billed += theirs.billed
+            mine.effective += theirs.effective
+            mine.rows += theirs.rows
+            mine.resources |= theirs.resources
+            for moment in (theirs.start, theirs.end):
+                if moment is None:
+                    continue
+                mine.start = moment if mine.start is None else min(mine.start, moment)
+                mine.end = moment if mine.end is None else max(mine.end, moment)
 
     def write(self, path: Path) -> Path:
         """Write ``stories.json`` and return its path."""

@@ -228,6 +228,98 @@ def _label_row(charge: Charge) -> Row:
     }
 
 
+#: Truth columns that differ between charges of one template (see :func:`template_key`).
+TRUTH_VARYING = (
+    "BilledCost",
+    "ChargePeriodEnd",
+    "ChargePeriodStart",
+    "ConsumedQuantity",
+    "ContractedCost",
+    "ContractedUnitPrice",
+    "EffectiveCost",
+    "ListCost",
+    "ListUnitPrice",
+    "PricingQuantity",
+    "CommitmentDiscountQuantity",
+)
+LABELS_VARYING = ("x_AcceleratorHours",)
+
+
+def truth_values(charge: Charge) -> tuple[Any, ...]:
+    """Return the :data:`TRUTH_VARYING` values of ``charge`` (as :func:`_base_row` has them)."""
+    tax = charge.category == "Tax"
+    quantity = charge.quantity
+    c = charge.commitment
+    committed: Decimal | None = None
+    if c is not None:
+        if c.category == "Spend":
+            committed = charge.effective if charge.category == "Usage" else charge.billed
+        else:
+            committed = quantity
+    return (
+        charge.billed,
+        charge.end,
+        charge.start,
+        quantity if _is_resource_usage(charge) else None,
+        charge.contracted_cost,
+        None if tax else charge.contracted_price,
+        charge.effective,
+        charge.list_cost,
+        None if tax else charge.list_price,
+        quantity,
+        committed,
+    )
+
+
+def label_values(charge: Charge) -> tuple[Any, ...]:
+    """Return the :data:`LABELS_VARYING` values of ``charge``."""
+    sku = charge.sku
+    if charge.gpu_count is None or sku is None or charge.quantity is None:
+        return (None,)
+    return (sku.gpus_per_unit * charge.quantity,)
+
+
+def template_key(charge: Charge) -> tuple[object, ...]:
+    """Return what fixes every column but the varying ones, in every output."""
+    sku = charge.sku
+    start = charge.start
+    return (
+        charge.provider,
+        charge.sub,
+        charge.kind,
+        charge.category,
+        charge.description,
+        None if sku is None else sku.key,
+        charge.resource,
+        charge.resource_name,
+        charge.pricing_category,
+        charge.status,
+        charge.charge_class,
+        charge.story,
+        charge.labels,
+        charge.gpu_count,
+        start.year,
+        start.month,
+    )
+
+
+def truth_template(charge: Charge) -> Row:
+    """Return the full truth row of ``charge`` (the template of its key)."""
+    return _base_row(charge)
+
+
+def label_template(charge: Charge) -> Row:
+    """Return the full label row of ``charge`` (the template of its key)."""
+    return _label_row(charge)
+
+
+def truth_charges(charge: Charge) -> list[Charge]:
+    """Return the charges of the truth rows of ``charge`` (two for a fee with an unused part)."""
+    if charge.category == "Purchase" and charge.unused > 0:
+        return [charge, unused_charge(charge)]
+    return [charge]
+
+
 def unused_charge(fee: Charge) -> Charge:
     """Return the ``Unused`` usage line carried by commitment fee ``fee``."""
     return replace(

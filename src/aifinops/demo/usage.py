@@ -12,8 +12,9 @@ from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import lru_cache
 
-from aifinops.demo.charges import ZERO, Charge, Sku, dec, month_bounds, priced, quant
+from aifinops.demo.charges import ZERO, Charge, Labels, Sku, dec, month_bounds, priced, quant
 from aifinops.demo.commitments import Ledger
 from aifinops.demo.company import DEMO_END, DEMO_START
 from aifinops.demo.resources import Resource, instances_at, story_at, window_at
@@ -71,10 +72,15 @@ def _instance_hours(res: Resource, start: datetime, end: datetime) -> int:
     return total
 
 
+@lru_cache(maxsize=1024)
+def _with_experiment(labels: Labels, experiment: str) -> Labels:
+    return replace(labels, experiment=experiment)
+
+
 def _finish(charge: Charge, res: Resource, start: datetime) -> Charge:
     window = window_at(res, start)
     if window is not None and window[2] and window[2] != res.labels.experiment:
-        charge.labels = replace(res.labels, experiment=window[2])
+        charge.labels = _with_experiment(res.labels, window[2])
     charge.story = story_at(res, start)
     if charge.sku is not None and charge.sku.gpu_model is not None:
         charge.gpu_count = Decimal(res.gpus)
