@@ -152,9 +152,7 @@ def _binary(tmp: Path, rows: Rows) -> Path:
     return path
 
 
-_NOT_FOCUS = Expect(
-    0, None, "not a FOCUS file", "BilledCost, ChargeCategory", "export the data as FOCUS"
-)
+_NOT_FOCUS = Expect(0, None, "no reader recognises this file", "billing export", "--source-format")
 _MALFORMED = Expect(None, None, "malformed CSV", "one per header column", "re-export")
 CASES: dict[str, Case] = {
     "random-csv": Case(_random_csv, _NOT_FOCUS),

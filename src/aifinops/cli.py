@@ -120,6 +120,14 @@ def ingest(
     billing_account: Annotated[
         str | None, typer.Option(help="BillingAccountId for files without one.")
     ] = None,
+    source_format: Annotated[
+        str | None,
+        typer.Option(
+            "--source-format",
+            help="Force a reader instead of detecting the format "
+            "(see docs/ingest.md for the names).",
+        ),
+    ] = None,
     fmt: FormatOpt = "table",
 ) -> None:
     """Ingest cost exports into the lake, replacing each billing period they hold."""
@@ -133,7 +141,13 @@ def ingest(
         check_format(fmt)
         target = Lake.open(load_settings(lake=lake).lake)
         with progress_bar(fmt == "table") as progress:
-            report = run_ingest(paths, target, fallbacks=fallbacks, progress=progress)
+            report = run_ingest(
+                paths,
+                target,
+                fallbacks=fallbacks,
+                forced_format=source_format,
+                progress=progress,
+            )
     for f in report.files:
         for note in f.notes:
             err.print(f"note: {f.path}: {note}", highlight=False)

@@ -8,14 +8,20 @@ versions filled where the spec allows it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
+from aifinops.errors import BadInputError
 from aifinops.focus import lake_schema
 from aifinops.focus.columns import COLUMNS_BY_NAME, RENAMES, VALUE_SPELLINGS, DataType
 from aifinops.focus.extensions import EXTENSIONS_BY_NAME
 from aifinops.ingest import convert
 from aifinops.ingest.sniff import SourceInfo
 from aifinops.lake.duck import quote_ident, quote_literal
+
+if TYPE_CHECKING:
+    from aifinops.ingest.readers import ReadPlan
 
 #: A FOCUS file must have at least these columns (after renames).
 REQUIRED = ("BilledCost", "ChargeCategory", "ChargePeriodStart", "BillingPeriodStart")
@@ -215,3 +221,59 @@ def _sql_type(arrow_type: str) -> str:
     if arrow_type == "int64":
         return "BIGINT"
     return "VARCHAR"
+
+
+class FocusReader:
+    """Files already in FOCUS 1.0, 1.1 or 1.2 (CSV, CSV.gz, Parquet), upgraded to 1.2."""
+
+    name = "focus"
+    description = (
+        "FOCUS 1.0-1.2 CSV/CSV.gz/Parquet with at least " + ", ".join(REQUIRED) + " columns"
+    )
+    provides = frozenset(c.name for c in COLUMNS_BY_NAME.values())
+
+    def detect(self, info: SourceInfo) -> bool:
+        """Return True when the header maps onto FOCUS with every required column."""
+        return layout(info) is not None
+
+    def plan(
+        self,
+        info: SourceInfo,
+        *,
+        fallbacks: Mapping[str, str],
+        run_files: Sequence[SourceInfo],
+    ) -> ReadPlan:
+        """Return the read of a FOCUS file: header mapping, conversions and checks.
+
+        Raises:
+            BadInputError: when the file lacks a required FOCUS column.
+        """
+        from aifinops.ingest.checks import focus_checks
+        from aifinops.ingest.readers import ReadPlan
+        from aifinops.ingest.scan import scan_sql
+
+        del run_files
+        lay = layout(info)
+        if lay is None:
+            missing = ", ".join(missing_required(info))
+            raise BadInputError(
+                f"not a FOCUS file (missing columns {missing})",
+                file=str(info.path),
+                row=0,
+                expected=f"a header with at least {', '.join(REQUIRED)}",
+                fix="export the data as FOCUS, or let aifinops detect the format "
+                "(leave out --format); see docs/ingest.md.",
+            )
+        notes = [
+            f"no {column} column: rows filed under {value!r}"
+            for column, value in fallbacks.items()
+            if column not in lay.mapping
+        ]
+        return ReadPlan(
+            format_name=f"{lay.format_name}-{info.kind}",
+            version=lay.version,
+            scan=scan_sql(info),
+            select=projection(info, lay, fallbacks=dict(fallbacks)),
+            checks=focus_checks(info, lay),
+            notes=notes,
+        )

@@ -15,10 +15,9 @@ from decimal import Decimal
 from pathlib import Path
 
 from aifinops.errors import BadInputError
-from aifinops.ingest import focus_file
-from aifinops.ingest.checks import focus_checks
 from aifinops.ingest.partitions import Group, check_one_currency, group_partitions, manifest_for
-from aifinops.ingest.scan import scan_sql, stage_source
+from aifinops.ingest.readers import choose_reader
+from aifinops.ingest.scan import stage_source
 from aifinops.ingest.sniff import SourceInfo, sniff
 from aifinops.lake.duck import DuckSession
 from aifinops.lake.manifest import LAKE_SCHEMA_VERSION, SourceFile
@@ -87,6 +86,8 @@ class _Run:
     db: DuckSession
     directory: Path
     now: datetime
+    forced_format: str | None
+    files: list[SourceInfo]
 
 
 def expand(paths: Iterable[Path | str]) -> list[Path]:
@@ -110,6 +111,7 @@ def ingest(
     lake: Lake,
     *,
     fallbacks: Mapping[str, str] | None = None,
+    forced_format: str | None = None,
     progress: Progress | None = None,
 ) -> IngestReport:
     """Ingest FOCUS files into ``lake``, replacing each partition they touch.
@@ -119,6 +121,7 @@ def ingest(
         lake: the lake to write.
         fallbacks: values for ProviderName / BillingAccountId / BillingCurrency when a file
             has no such column.
+        forced_format: a reader name from :data:`READERS` to use instead of detection.
         progress: called with (step, done, total) as work advances.
 
     Returns:
@@ -135,8 +138,9 @@ def ingest(
     run_dir = lake.staging_dir()
     try:
         with DuckSession(memory_limit=MEMORY_LIMIT, temp_directory=str(run_dir / "spill")) as db:
-            run = _Run(db, run_dir, datetime.now(UTC))
-            sources = _prepare(run, files, given, report, progress)
+            infos = [sniff(path) for path in files]
+            run = _Run(db, run_dir, datetime.now(UTC), forced_format, infos)
+            sources = _prepare(run, infos, given, report, progress)
             if sources:
                 _write(run, lake, sources, report, progress)
     finally:
@@ -146,16 +150,15 @@ def ingest(
 
 def _prepare(
     run: _Run,
-    files: list[Path],
+    infos: list[SourceInfo],
     fallbacks: Mapping[str, str],
     report: IngestReport,
     progress: Progress | None,
 ) -> list[_Source]:
     seen: dict[str, Path] = {}
     sources: list[_Source] = []
-    for done, path in enumerate(files, start=1):
-        # Sniff before hashing: sniff turns a missing or unreadable path into BadInputError.
-        info = sniff(path)
+    for done, info in enumerate(infos, start=1):
+        path = info.path
         result = FileResult(path=path, sha256=sha256_file(path))
         report.files.append(result)
         if result.sha256 in seen:
@@ -165,7 +168,7 @@ def _prepare(
             seen[result.sha256] = path
             sources.append(_check_file(run, info, result, fallbacks, len(sources)))
         if progress:
-            progress("read", done, len(files))
+            progress("read", done, len(infos))
     return sources
 
 
@@ -176,35 +179,23 @@ def _check_file(
     fallbacks: Mapping[str, str],
     index: int,
 ) -> _Source:
-    path = info.path
-    lay = focus_file.layout(info)
-    if lay is None:
-        missing = ", ".join(focus_file.missing_required(info))
-        raise BadInputError(
-            f"not a FOCUS file (tried: focus; missing columns {missing})",
-            file=str(path),
-            row=0,
-            expected=f"a header with at least {', '.join(focus_file.REQUIRED)}",
-            fix="export the data as FOCUS (AWS Data Exports FOCUS, Azure FocusCost, GCP FOCUS "
-            "view) or check the file; see docs/ingest.md.",
-        )
-    for column, value in fallbacks.items():
-        if column not in lay.mapping:
-            result.notes.append(f"no {column} column: rows filed under {value!r}")
-    result.format, result.version = f"{lay.format_name}-{info.kind}", lay.version
-    projection = focus_file.projection(info, lay, fallbacks=dict(fallbacks))
-    scan = scan_sql(info)
+    reader = choose_reader(info, forced=run.forced_format)
+    plan = reader.plan(info, fallbacks=fallbacks, run_files=run.files)
+    result.notes.extend(plan.notes)
+    result.format, result.version = plan.format_name, plan.version
     staged = run.directory / f"source-{index}"
     stage_source(
         run.db,
         info,
-        scan,
-        select=projection,
-        checks=focus_checks(info, lay),
+        plan.scan,
+        select=plan.select,
+        checks=plan.checks,
+        where=plan.where,
         directory=staged,
         ingested_at=run.now,
     )
-    return _Source(info, result, f"SELECT {projection} FROM {scan}", staged)
+    where = f" WHERE {plan.where}" if plan.where else ""
+    return _Source(info, result, f"SELECT {plan.select} FROM {plan.scan}{where}", staged)
 
 
 def _write(

@@ -56,6 +56,7 @@ def stage_source(
     checks: list[Check],
     directory: Path,
     ingested_at: datetime,
+    where: str | None = None,
 ) -> None:
     """Read ``source`` once: write its rows to ``directory`` and check every row.
 
@@ -72,14 +73,16 @@ def stage_source(
     query = (
         f"SELECT * REPLACE (CAST({stamp} AS TIMESTAMPTZ) AS x_IngestedAt), "
         f"{partition_hash_sql()} AS {PARTITION_COLUMN} "
-        f"FROM (SELECT {select}, {failed_check} AS {CHECK_COLUMN} FROM {source})"
+        f"FROM (SELECT {select}, {failed_check} AS {CHECK_COLUMN} FROM {source}"
+        f"{f' WHERE {where}' if where else ''})"
     )
     try:
         failed = stage(session, query, directory)
     except QueryError as exc:
         raise bad_file(info, exc) from exc
     if failed:
-        _raise_first(session, info, source, checks[failed[0]])
+        filtered = f"(SELECT * FROM {source} WHERE {where})" if where else source
+        _raise_first(session, info, filtered, checks[failed[0]])
 
 
 def _raise_first(session: DuckSession, info: SourceInfo, source: str, check: Check) -> None:

@@ -1,0 +1,112 @@
+"""The reader seam: each billing-export format is a Reader that plans one SQL read of a file.
+
+A reader recognises its format from a file's header or schema (:meth:`Reader.detect`) and
+returns a :class:`ReadPlan`: a scan, a SELECT list that yields lake-schema rows, the row
+checks that make the file bad input, and an optional filter. The pipeline runs every plan
+the same way (one streaming pass, checks folded into the write), so a reader holds only
+format knowledge. Readers are listed in :data:`READERS`, filled in this one place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from aifinops.errors import BadInputError
+from aifinops.ingest.scan import Check
+from aifinops.ingest.sniff import SourceInfo
+
+
+@dataclass
+class ReadPlan:
+    """How to read one source into lake rows.
+
+    Attributes:
+        format_name: recorded in ``x_SourceFormat`` and the manifest, e.g. ``focus-1.0-csv``.
+        version: the source's schema version, recorded in ``x_SourceVersion``.
+        scan: FROM-clause SQL yielding the raw rows.
+        select: SELECT list (no ``SELECT``) yielding exactly the lake schema from ``scan``.
+        checks: conditions on the raw rows that make the file bad input.
+        where: SQL condition on the raw rows to keep (None keeps all), e.g. dropping
+            AWS Savings Plan negation lines.
+        notes: what the user should know (printed by the CLI).
+    """
+
+    format_name: str
+    version: str
+    scan: str
+    select: str
+    checks: list[Check]
+    where: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+class Reader(Protocol):
+    """A billing-export format."""
+
+    #: Short name, used by ``aifinops ingest --format NAME``.
+    name: str
+    #: One line shown in help and in "formats tried" errors.
+    description: str
+    #: FOCUS columns this reader fills (a meta-test checks each reader declares them).
+    provides: frozenset[str]
+
+    def detect(self, info: SourceInfo) -> bool:
+        """Return True when ``info`` (header or schema) is in this reader's format."""
+        ...
+
+    def plan(
+        self,
+        info: SourceInfo,
+        *,
+        fallbacks: Mapping[str, str],
+        run_files: Sequence[SourceInfo],
+    ) -> ReadPlan:
+        """Return how to read ``info``; ``run_files`` are all files of the run.
+
+        Raises:
+            BadInputError: when the file claims the format but cannot be read as it.
+        """
+        ...
+
+
+def _readers() -> dict[str, Reader]:
+    from aifinops.ingest.focus_file import FocusReader
+
+    found: list[Reader] = [FocusReader()]
+    return {r.name: r for r in found}
+
+
+#: Every reader, by name. Native formats are tried before FOCUS, which is the fallback.
+READERS: dict[str, Reader] = _readers()
+
+
+def choose_reader(info: SourceInfo, *, forced: str | None = None) -> Reader:
+    """Return the reader for ``info``: the forced one, or the first that detects it.
+
+    Raises:
+        BadInputError: for an unknown forced name, or when no reader recognises the file
+            (listing the formats tried and how to force one).
+    """
+    if forced is not None:
+        if forced not in READERS:
+            raise BadInputError(
+                f"unknown format {forced!r}",
+                column="--source-format",
+                expected=f"one of {', '.join(READERS)}",
+                fix="pick a format from the list, or leave --source-format out to detect it.",
+            )
+        return READERS[forced]
+    for reader in READERS.values():
+        if reader.detect(info):
+            return reader
+    tried = "; ".join(f"{r.name} ({r.description})" for r in READERS.values())
+    raise BadInputError(
+        f"no reader recognises this file (tried: {tried})",
+        file=str(info.path),
+        row=0,
+        expected="a billing export whose header matches one of the formats tried",
+        fix="check that this is a cost export; to force a format pass --source-format NAME "
+        f"(one of {', '.join(READERS)}); see docs/ingest.md.",
+    )
