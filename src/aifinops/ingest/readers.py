@@ -18,6 +18,40 @@ from aifinops.ingest.scan import Check
 from aifinops.ingest.sniff import SourceInfo
 
 
+@dataclass(frozen=True)
+class Explanation:
+    """A known, named reason why a source's own total differs from the lake's ΣBilledCost.
+
+    Attributes:
+        rule: what happened, e.g. "Savings Plan negation lines dropped (FOCUS forbids them)".
+        amount: SQL aggregate over the raw rows giving the amount this rule accounts for
+            (source total − lake total), e.g. ``sum(CASE WHEN type = 'SavingsPlanNegation'
+            THEN cost END)``.
+    """
+
+    rule: str
+    amount: str
+
+
+@dataclass(frozen=True)
+class Reconciliation:
+    """How to compute a source's own total per billing account and period, from raw rows.
+
+    Attributes:
+        account: SQL over the raw rows giving the BillingAccountId the row lands under.
+        period: SQL over the raw rows giving the billing period as ``YYYY-MM``.
+        total: SQL aggregate of the source's own billed-cost column, e.g.
+            ``sum(CAST("lineItem/UnblendedCost" AS DECIMAL(38,18)))``.
+        explanations: the known reasons the lake may differ; any difference they do not
+            explain stops the partition from being committed.
+    """
+
+    account: str
+    period: str
+    total: str
+    explanations: tuple[Explanation, ...] = ()
+
+
 @dataclass
 class ReadPlan:
     """How to read one source into lake rows.
@@ -31,6 +65,10 @@ class ReadPlan:
         where: SQL condition on the raw rows to keep (None keeps all), e.g. dropping
             AWS Savings Plan negation lines.
         notes: what the user should know (printed by the CLI).
+        reconciliation: how to total the source by its own cost column (None: the lake's
+            ΣBilledCost is the source's own BilledCost, as for FOCUS files).
+        sources: other files this plan reads besides the main one (e.g. an Azure actual-cost
+            file read with its amortized twin); they are recorded in the manifest.
     """
 
     format_name: str
@@ -40,6 +78,8 @@ class ReadPlan:
     checks: list[Check]
     where: str | None = None
     notes: list[str] = field(default_factory=list)
+    reconciliation: Reconciliation | None = None
+    sources: list[SourceInfo] = field(default_factory=list)
 
 
 class Reader(Protocol):
