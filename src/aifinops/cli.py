@@ -165,13 +165,36 @@ def ingest(
         }
         for p in report.partitions
     ]
-    emit(
-        rows,
-        list(rows[0]) if rows else [],
-        fmt,
-        title=f"Ingested into {target.root}",
-        lake=str(target.root),
-    )
+    checks = [
+        {
+            "file": Path(r.file).name,
+            "billing_account": r.billing_account,
+            "billing_period": r.billing_period,
+            "source_total": r.source_total,
+            "billed_cost": r.billed_cost,
+            "effective_cost": r.effective_cost,
+            "difference": r.difference,
+            "explained_by": r.explanation(),
+        }
+        for r in report.reconciliation
+    ]
+    if fmt == "json":
+        emit(rows, [], fmt, lake=str(target.root), reconciliation=checks)
+    else:
+        emit(rows, list(rows[0]) if rows else [], fmt, title=f"Ingested into {target.root}")
+    if fmt == "table":
+        emit(
+            checks,
+            list(checks[0]) if checks else [],
+            fmt,
+            title="Reconciliation: source total vs lake, per billing account and period",
+        )
+    if report.refused:
+        err.print(
+            f"[red]{len(report.refused)} partition(s) not committed:[/] their source totals "
+            "differ from the lake by amounts no rule explains (see the reconciliation table)."
+        )
+        raise typer.Exit(EXIT_FINDINGS)
 
 
 @app.command()

@@ -40,10 +40,18 @@ def decimal_text(value: Decimal) -> str:
 
 
 def to_json(rows: Sequence[Row], **meta: Any) -> str:
-    """Return rows (and optional metadata) as indented JSON."""
-    body: dict[str, Any] = {k: plain(v) for k, v in meta.items()}
+    """Return rows (and optional metadata, which may hold lists of rows) as indented JSON."""
+    body: dict[str, Any] = {k: _plain_deep(v) for k, v in meta.items()}
     body["rows"] = [{k: plain(v) for k, v in row.items()} for row in rows]
     return json.dumps(body, indent=2)
+
+
+def _plain_deep(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_plain_deep(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain_deep(v) for k, v in value.items()}
+    return plain(value)
 
 
 def to_csv(rows: Sequence[Row], columns: Sequence[str]) -> str:

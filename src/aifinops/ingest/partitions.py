@@ -39,6 +39,8 @@ class Group:
     effective: Decimal = Decimal(0)
     list_cost: Decimal = Decimal(0)
     files: dict[str, int] = field(default_factory=dict)
+    file_billed: dict[str, Decimal] = field(default_factory=dict)
+    file_effective: dict[str, Decimal] = field(default_factory=dict)
     currencies: set[str] = field(default_factory=set)
     provider_names: set[str] = field(default_factory=set)
 
@@ -66,6 +68,8 @@ class Group:
             self.billed += sums[0] or 0
             self.effective += sums[1] or 0
             self.list_cost += sums[2] or 0
+            self.file_billed[file] = self.file_billed.get(file, Decimal(0)) + (sums[0] or 0)
+            self.file_effective[file] = self.file_effective.get(file, Decimal(0)) + (sums[1] or 0)
         # NOTE: list every currency; count(DISTINCT)/min() once hid the second one.
         self.currencies.update(str(c) for c in currencies or [] if c is not None)
 
@@ -126,13 +130,22 @@ def check_one_currency(
     )
 
 
-def manifest_for(group: Group, sources: dict[str, SourceFile], now: datetime) -> Manifest:
-    """Return the manifest of ``group`` (content hash filled in when it is written)."""
+def manifest_for(
+    group: Group,
+    sources: dict[str, SourceFile],
+    now: datetime,
+    companions: dict[str, list[SourceFile]] | None = None,
+) -> Manifest:
+    """Return the manifest of ``group`` (content hash filled in when it is written).
+
+    ``companions`` maps a source file to the files read together with it (an Azure actual
+    file with its amortized twin); they are listed with 0 rows of their own.
+    """
     files = tuple(
         SourceFile(path=s.path, sha256=s.sha256, format=s.format, version=s.version, rows=rows)
         for name, rows in sorted(group.files.items())
         for s in (sources[name],)
-    )
+    ) + tuple(c for name in sorted(group.files) for c in (companions or {}).get(name, []))
     return Manifest(
         provider=group.key.provider,
         billing_account=group.key.billing_account,

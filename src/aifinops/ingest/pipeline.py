@@ -16,7 +16,8 @@ from pathlib import Path
 
 from aifinops.errors import BadInputError
 from aifinops.ingest.partitions import Group, check_one_currency, group_partitions, manifest_for
-from aifinops.ingest.readers import choose_reader
+from aifinops.ingest.readers import ReadPlan, choose_reader
+from aifinops.ingest.reconcile import Reconciled, reconcile
 from aifinops.ingest.scan import stage_source
 from aifinops.ingest.sniff import SourceInfo, sniff
 from aifinops.lake.duck import DuckSession
@@ -66,19 +67,27 @@ class IngestReport:
 
     files: list[FileResult] = field(default_factory=list)
     partitions: list[PartitionResult] = field(default_factory=list)
+    reconciliation: list[Reconciled] = field(default_factory=list)
 
     @property
     def written(self) -> list[PartitionResult]:
         """Return the partitions this run wrote."""
         return [p for p in self.partitions if p.status == "written"]
 
+    @property
+    def refused(self) -> list[PartitionResult]:
+        """Return the partitions not committed because their totals did not reconcile."""
+        return [p for p in self.partitions if p.status == "unreconciled"]
+
 
 @dataclass
 class _Source:
     info: SourceInfo
     result: FileResult
+    plan: ReadPlan
     select: str  # the file's rows in the lake schema (SQL), for error look-ups
     staged: Path  # where its rows were staged
+    companions: list[FileResult] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -157,16 +166,27 @@ def _prepare(
 ) -> list[_Source]:
     seen: dict[str, Path] = {}
     sources: list[_Source] = []
+    consumed: dict[Path, Path] = {}
     for done, info in enumerate(infos, start=1):
         path = info.path
         result = FileResult(path=path, sha256=sha256_file(path))
         report.files.append(result)
-        if result.sha256 in seen:
+        if path in consumed:
+            result.notes.append(f"read together with {consumed[path]}")
+        elif result.sha256 in seen:
             result.duplicate_of = seen[result.sha256]
             result.notes.append(f"same content as {seen[result.sha256]}; read once")
         else:
             seen[result.sha256] = path
-            sources.append(_check_file(run, info, result, fallbacks, len(sources)))
+            source = _check_file(run, info, result, fallbacks, len(sources))
+            for companion in source.plan.sources:
+                consumed[companion.path] = path
+                source.companions.append(
+                    FileResult(
+                        companion.path, sha256_file(companion.path), result.format, result.version
+                    )
+                )
+            sources.append(source)
         if progress:
             progress("read", done, len(infos))
     return sources
@@ -195,7 +215,7 @@ def _check_file(
         ingested_at=run.now,
     )
     where = f" WHERE {plan.where}" if plan.where else ""
-    return _Source(info, result, f"SELECT {plan.select} FROM {plan.scan}{where}", staged)
+    return _Source(info, result, plan, f"SELECT {plan.select} FROM {plan.scan}{where}", staged)
 
 
 def _write(
@@ -217,37 +237,77 @@ def _write(
         )
         for s in sources
     }
+    companions = {
+        str(s.info.path): [
+            SourceFile(str(c.path), c.sha256, c.format, c.version, 0) for c in s.companions
+        ]
+        for s in sources
+    }
+    unreconciled = _reconcile(run, sources, groups, report)
     with lake.writer_lock():
         plans = []
         for group in groups:
             old = lake.manifest(group.key)
-            digests = frozenset(files[f].sha256 for f in group.files)
+            digests = frozenset(
+                d
+                for f in group.files
+                for d in (files[f].sha256, *(c.sha256 for c in companions[f]))
+            )
             unchanged = (
                 old is not None
                 and old.source_digests() == digests
                 and old.schema_version == LAKE_SCHEMA_VERSION
             )
-            report.partitions.append(_result(group, unchanged))
-            if not unchanged:
+            status = (
+                "unreconciled"
+                if (group.account, group.key.billing_period) in unreconciled
+                else "unchanged"
+                if unchanged
+                else "written"
+            )
+            report.partitions.append(_result(group, status, report.reconciliation))
+            if status == "written":
                 staged = tuple(
                     f
                     for s in sources
                     for h in sorted(group.partition_hashes)
                     for f in staged_files(s.staged, h)
                 )
-                plans.append(PartitionPlan(manifest_for(group, files, run.now), staged))
+                manifest = manifest_for(group, files, run.now, companions)
+                plans.append(PartitionPlan(manifest, staged))
         commit_partitions(lake, plans, progress=progress)
 
 
-def _result(group: Group, unchanged: bool) -> PartitionResult:
+def _reconcile(
+    run: _Run, sources: list[_Source], groups: list[Group], report: IngestReport
+) -> set[tuple[str, str]]:
+    """Reconcile every source; return the (account, period) pairs that do not reconcile."""
+    refused = set()
+    for source in sources:
+        for row in reconcile(run.db, source.info, source.plan, groups):
+            report.reconciliation.append(row)
+            if not row.ok:
+                refused.add((row.billing_account, row.billing_period))
+    return refused
+
+
+def _result(group: Group, status: str, reconciled: list[Reconciled]) -> PartitionResult:
+    source_total = sum(
+        (
+            r.source_total
+            for r in reconciled
+            if (r.billing_account, r.billing_period) == (group.account, group.key.billing_period)
+        ),
+        Decimal(0),
+    )
     return PartitionResult(
         key=group.key,
-        status="unchanged" if unchanged else "written",
+        status=status,
         provider_name=group.provider_name,
         billing_account_id=group.account,
         rows=group.rows,
         billed_cost=group.billed,
         effective_cost=group.effective,
-        source_billed_cost=group.billed,
+        source_billed_cost=source_total,
         currency=group.currency,
     )

@@ -8,6 +8,7 @@ the offending row looked up (the row number lookup is slower; only the error pat
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -19,11 +20,19 @@ from aifinops.lake.duck import DuckSession, QueryError, quote_ident, quote_liter
 from aifinops.lake.write import CHECK_COLUMN, PARTITION_COLUMN, partition_hash_sql, stage
 
 
-def scan_sql(info: SourceInfo) -> str:
-    """Return a FROM-clause source that reads ``info`` with its header names as columns."""
+def scan_sql(info: SourceInfo, *, json_columns: Mapping[str, str] | None = None) -> str:
+    """Return a FROM-clause source that reads ``info`` with its header names as columns.
+
+    Args:
+        info: the sniffed file.
+        json_columns: for JSON files, the schema to read (top-level key -> DuckDB type);
+            keys a record lacks read as NULL. Without it the schema is sampled.
+    """
     path = quote_literal(str(info.path))
     if info.kind == "parquet":
         return f"read_parquet({path})"
+    if info.kind == "json":
+        return _json_scan(path, info.compression, json_columns)
     positional = ", ".join(f"{quote_literal(f'c{i}')}: 'VARCHAR'" for i in range(len(info.columns)))
     compression = quote_literal(info.compression or "none")
     reader = (
@@ -33,6 +42,14 @@ def scan_sql(info: SourceInfo) -> str:
     )
     renames = ", ".join(f"c{i} AS {quote_ident(name)}" for i, name in enumerate(info.columns))
     return f"(SELECT {renames} FROM {reader})"
+
+
+def _json_scan(path: str, compression: str | None, columns: Mapping[str, str] | None) -> str:
+    options = f"format='newline_delimited', compression={quote_literal(compression or 'none')}"
+    if columns is None:
+        return f"read_json({path}, {options}, sample_size=-1)"
+    schema = ", ".join(f"{quote_literal(k)}: {quote_literal(v)}" for k, v in columns.items())
+    return f"read_json({path}, {options}, columns={{{schema}}})"
 
 
 @dataclass(frozen=True)

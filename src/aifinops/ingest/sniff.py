@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import json
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +13,9 @@ from pathlib import Path
 from aifinops.errors import BadInputError
 
 _CSV_SUFFIXES = (".csv", ".csv.gz", ".txt", ".txt.gz")
+_JSON_SUFFIXES = tuple(
+    f"{stem}{gz}" for stem in (".json", ".jsonl", ".ndjson") for gz in ("", ".gz")
+)
 _OTHER_DELIMITERS = (";", "\t", "|")
 
 
@@ -20,10 +24,12 @@ class SourceInfo:
     """What sniffing found out about one input file."""
 
     path: Path
-    kind: str  # "csv" or "parquet"
+    kind: str  # "csv", "parquet" or "json" (newline-delimited records)
     compression: str | None  # "gzip" or None
     columns: tuple[str, ...]
-    column_types: tuple[str, ...]  # Arrow type names for Parquet; "string" for CSV
+    # Arrow type names for Parquet; "string" for CSV; for JSON the first record's value
+    # kinds ("object", "array", "string", "number", "boolean", "null").
+    column_types: tuple[str, ...]
 
     @property
     def name(self) -> str:
@@ -48,6 +54,8 @@ def sniff(path: Path) -> SourceInfo:
     lower = path.name.lower()
     if lower.endswith(".parquet") or _is_parquet(path):
         return _sniff_parquet(path)
+    if lower.endswith(_JSON_SUFFIXES):
+        return _sniff_json(path, compression="gzip" if _is_gzip(path) else None)
     if lower.endswith(_CSV_SUFFIXES) or _looks_like_text(path):
         return _sniff_csv(path, compression="gzip" if _is_gzip(path) else None)
     raise BadInputError(
@@ -147,3 +155,40 @@ def _reject_other_delimiter(path: Path, header_line: str) -> None:
                 fix=f"save the file comma-separated (it uses {shown}), e.g. "
                 "re-export it, or convert it with a spreadsheet's 'CSV (comma delimited)'.",
             )
+
+
+def _sniff_json(path: Path, *, compression: str | None) -> SourceInfo:
+    """Return the top-level keys of the first record of a newline-delimited JSON file."""
+    first = _first_line(path, compression).strip()
+    try:
+        record = json.loads(first) if first else None
+    except json.JSONDecodeError as exc:
+        raise BadInputError(
+            f"the first line is not a JSON record ({exc.msg})",
+            file=str(path),
+            row=1,
+            expected="newline-delimited JSON: one object per line",
+            fix="export the table as newline-delimited JSON (JSONL), one record per line.",
+        ) from exc
+    if not isinstance(record, dict):
+        raise BadInputError(
+            "the first line is not a JSON object",
+            file=str(path),
+            row=1,
+            expected="newline-delimited JSON: one object per line",
+            fix="export the table as newline-delimited JSON (JSONL), not a JSON array.",
+        )
+    kinds = tuple(_json_kind(v) for v in record.values())
+    return SourceInfo(path, "json", compression, tuple(record), kinds)
+
+
+def _json_kind(value: object) -> str:
+    if isinstance(value, dict):
+        return "object"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    return "null" if value is None else "string"
