@@ -113,8 +113,9 @@ class Reader(Protocol):
 
 def _readers() -> dict[str, Reader]:
     from aifinops.ingest.focus_file import FocusReader
+    from aifinops.ingest.gcp_billing import GcpBillingReader
 
-    found: list[Reader] = [FocusReader()]
+    found: list[Reader] = [GcpBillingReader(), FocusReader()]
     return {r.name: r for r in found}
 
 

@@ -1,0 +1,209 @@
+"""Benchmark: native-export ingest against focus-converter and a plain DuckDB projection.
+
+    .venv/bin/python benchmarks/ingest.py [--rows 1000000] [--formats cur,cur2,azure,gcp]
+                                          [--work DIR] [--no-converter]
+
+Inputs, all made here:
+
+* ``cur``: legacy AWS CUR CSV (the real anonymised sample's 94 columns, rows repeated with
+  fresh line-item ids up to ``--rows``) — the format the FinOps Foundation's
+  ``focus-converter`` 1.0.0 reads;
+* ``cur2`` / ``azure`` / ``gcp``: the demo company's native CUR 2.0 Parquet, Azure EA
+  actual + amortized CSV and GCP BigQuery JSONL at a scale that gives about ``--rows`` rows.
+
+Contenders, each in its own process so peak RSS is its own, on the same files in one run:
+
+* ``aifinops ingest`` (detect, convert, check every row, reconcile, partition, commit);
+* ``duckdb projection``: ``COPY (SELECT <the same columns> FROM read_csv/parquet/json) TO
+  Parquet`` — no checks, no mapping: the floor for moving these bytes;
+* ``focus-converter`` 1.0.0 (legacy CUR only), installed into its own virtual environment
+  (``pip install focus-converter 'multimethod<1.11' 'click<8.2'``) under ``--work``.
+
+Prints rows/s, peak RSS and the ratios; results go in docs/PERFORMANCE.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+SAMPLE_CUR = SHARED / "samples" / "aws" / "legacy_cur_sample-anonymous-aws-export-dataset.csv"
+
+MEASURE = r"""
+import json, resource, subprocess, sys, time
+t0 = time.perf_counter()
+done = subprocess.run(sys.argv[1:], capture_output=True, text=True)
+seconds = time.perf_counter() - t0
+peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+print(json.dumps({"seconds": seconds, "peak_mib": peak, "rc": done.returncode,
+                  "err": done.stderr[-2000:]}))
+"""
+
+INGEST = r"""
+import sys
+from aifinops.ingest.pipeline import ingest
+from aifinops.lake import Lake
+report = ingest(sys.argv[2:], Lake.open(sys.argv[1]))
+print(sum(p.rows for p in report.partitions))
+"""
+
+PROJECT = r"""
+import sys, duckdb
+kind, out, *files = sys.argv[1:]
+readers = {"csv": "read_csv({f}, all_varchar=true)", "parquet": "read_parquet({f})",
+           "json": "read_json({f}, format='newline_delimited')"}
+src = readers[kind].format(f="[" + ", ".join(repr(f) for f in files) + "]")
+con = duckdb.connect()
+con.execute("SET memory_limit='1GB'")
+con.execute(f"COPY (SELECT * FROM {src}) TO '{out}' (FORMAT parquet)")
+"""
+
+
+def measure(argv: list[str]) -> dict[str, float]:
+    """Run ``argv`` in a child process and return its wall time and peak RSS."""
+    done = subprocess.run(
+        [sys.executable, "-c", MEASURE, *argv], capture_output=True, text=True, check=True
+    )
+    result: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
+    if result["rc"] != 0:
+        raise SystemExit(f"{argv[:3]} failed:\n{result['err']}")
+    return result
+
+
+def make_legacy_cur(work: Path, rows: int) -> list[Path]:
+    """Write the real legacy CUR sample repeated to about ``rows`` rows."""
+    import duckdb
+
+    if not SAMPLE_CUR.is_file():
+        raise SystemExit(f"needs the shared sample {SAMPLE_CUR}")
+    con = duckdb.connect()
+    base = con.execute(f"SELECT count(*) FROM read_csv('{SAMPLE_CUR}', all_varchar=true)")
+    copies = max(1, rows // int(base.fetchone()[0]))  # type: ignore[index]
+    target = work / f"cur-legacy-{copies}x.csv"
+    con.execute(
+        f"COPY (SELECT * REPLACE (\"identity/LineItemId\" || '-' || CAST(i AS VARCHAR) AS "
+        f"\"identity/LineItemId\") FROM read_csv('{SAMPLE_CUR}', all_varchar=true), "
+        f"range({copies}) t(i)) TO '{target}' (FORMAT csv, HEADER true)"
+    )
+    return [target]
+
+
+def make_demo(work: Path, rows: int) -> dict[str, tuple[str, list[Path]]]:
+    """Generate the demo's native exports at about ``rows`` truth rows."""
+    from aifinops.demo import generate
+
+    scale = max(0.05, rows / 55_000) if rows >= 55_000 else rows / 50_000
+    demo = generate(work / "demo", seed=7, scale=scale)
+    return {
+        "cur2": ("parquet", demo.native_files["aws"]),
+        "azure": ("csv", demo.native_files["azure"]),
+        "gcp": ("json", demo.native_files["gcp"]),
+    }
+
+
+def converter(work: Path) -> Path:
+    """Return focus-converter's executable, installing it into its own venv once."""
+    venv = work / "focus-converter-venv"
+    exe = venv / "bin" / "focus-converter"
+    if not exe.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        subprocess.run(
+            [
+                str(venv / "bin" / "pip"),
+                "install",
+                "-q",
+                "focus-converter",
+                "multimethod<1.11",
+                "click<8.2",
+            ],
+            check=True,
+        )
+    return exe
+
+
+def report(name: str, rows: int, results: dict[str, dict[str, float]]) -> None:
+    """Print one format's results and the ratios against our ingest."""
+    print(f"\n{name}: {rows:,} rows")
+    ours = results["aifinops ingest"]
+    for label, r in results.items():
+        ratio = r["seconds"] / ours["seconds"]
+        print(
+            f"  {label:<22} {r['seconds']:8.2f} s {rows / r['seconds']:>11,.0f} rows/s "
+            f"peak {r['peak_mib']:6.0f} MiB  ({ratio:.2f}x our time)"
+        )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--formats", default="cur,cur2,azure,gcp")
+    parser.add_argument("--work", type=Path, default=None)
+    parser.add_argument("--no-converter", action="store_true")
+    args = parser.parse_args()
+    work = args.work or Path(tempfile.mkdtemp(prefix="aifinops-ingest-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    formats = args.formats.split(",")
+    inputs: dict[str, tuple[str, list[Path]]] = {}
+    if "cur" in formats:
+        inputs["cur"] = ("csv", make_legacy_cur(work, args.rows))
+    if set(formats) & {"cur2", "azure", "gcp"}:
+        demo = make_demo(work, args.rows)
+        inputs.update({k: v for k, v in demo.items() if k in formats})
+    for name, (kind, files) in inputs.items():
+        results = {}
+        lake = work / f"lake-{name}"
+        shutil.rmtree(lake, ignore_errors=True)
+        results["aifinops ingest"] = measure(
+            [sys.executable, "-c", INGEST, str(lake), *map(str, files)]
+        )
+        results["duckdb projection"] = measure(
+            [sys.executable, "-c", PROJECT, kind, str(work / f"{name}.parquet"), *map(str, files)]
+        )
+        if name == "cur" and not args.no_converter:
+            out = work / "converter-out"
+            shutil.rmtree(out, ignore_errors=True)
+            out.mkdir()
+            results["focus-converter 1.0.0"] = measure(
+                [
+                    str(converter(work)),
+                    "convert",
+                    "--provider",
+                    "aws-cur",
+                    "--data-path",
+                    str(files[0]),
+                    "--data-format",
+                    "csv",
+                    "--export-path",
+                    f"{out}/",
+                    "--export-format",
+                    "parquet",
+                ]
+            )
+        rows = _count(files, kind)
+        report(name, rows, results)
+    if args.work is None:
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+def _count(files: list[Path], kind: str) -> int:
+    import duckdb
+
+    readers = {
+        "csv": "read_csv({f}, all_varchar=true)",
+        "parquet": "read_parquet({f})",
+        "json": "read_json({f}, format='newline_delimited')",
+    }
+    src = readers[kind].format(f="[" + ", ".join(repr(str(f)) for f in files) + "]")
+    found = duckdb.connect().execute(f"SELECT count(*) FROM {src}").fetchone()
+    return int(found[0]) if found else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
