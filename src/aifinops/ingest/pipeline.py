@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import shutil
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -167,29 +168,46 @@ def _prepare(
     seen: dict[str, Path] = {}
     sources: list[_Source] = []
     consumed: dict[Path, Path] = {}
-    for done, info in enumerate(infos, start=1):
-        path = info.path
-        result = FileResult(path=path, sha256=sha256_file(path))
-        report.files.append(result)
-        if path in consumed:
-            result.notes.append(f"read together with {consumed[path]}")
-        elif result.sha256 in seen:
-            result.duplicate_of = seen[result.sha256]
-            result.notes.append(f"same content as {seen[result.sha256]}; read once")
-        else:
-            seen[result.sha256] = path
-            source = _check_file(run, info, result, fallbacks, len(sources))
-            for companion in source.plan.sources:
-                consumed[companion.path] = path
-                source.companions.append(
-                    FileResult(
-                        companion.path, sha256_file(companion.path), result.format, result.version
-                    )
-                )
-            sources.append(source)
-        if progress:
-            progress("read", done, len(infos))
+    # NOTE: hashing runs in threads beside DuckDB's read (hashlib releases the GIL), so a big
+    # file's sha256 costs no extra time; a duplicate is found after its rows were staged and
+    # its staged rows are dropped (rare, and cheaper than hashing every file up front).
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        digests = {info.path: pool.submit(sha256_file, info.path) for info in infos}
+        for done, info in enumerate(infos, start=1):
+            result = FileResult(path=info.path, sha256="")
+            report.files.append(result)
+            if info.path in consumed:
+                result.sha256 = digests[info.path].result()
+                result.notes.append(f"read together with {consumed[info.path]}")
+            else:
+                source = _check_file(run, info, result, fallbacks, len(sources))
+                result.sha256 = digests[info.path].result()
+                if result.sha256 in seen:
+                    result.duplicate_of = seen[result.sha256]
+                    result.notes.append(f"same content as {seen[result.sha256]}; read once")
+                    shutil.rmtree(source.staged, ignore_errors=True)
+                else:
+                    seen[result.sha256] = info.path
+                    _add_companions(source, consumed, digests)
+                    sources.append(source)
+            if progress:
+                progress("read", done, len(infos))
     return sources
+
+
+def _add_companions(
+    source: _Source, consumed: dict[Path, Path], digests: Mapping[Path, Future[str]]
+) -> None:
+    for companion in source.plan.sources:
+        consumed[companion.path] = source.info.path
+        digest = (
+            digests[companion.path].result()
+            if companion.path in digests
+            else sha256_file(companion.path)
+        )
+        source.companions.append(
+            FileResult(companion.path, digest, source.result.format, source.result.version)
+        )
 
 
 def _check_file(
