@@ -102,7 +102,7 @@ def demo(
         "table",
         title="Spend by provider and month (USD)",
     )
-    out.print(f"Next: aifinops report spend --lake {target.root} --by team,service")
+    out.print(f"Next: aifinops report spend --lake {target.root} --by provider,service")
     if serve:
         out.print("The dashboard (`aifinops serve`) is not built yet; the lake is ready.")
 
