@@ -218,7 +218,8 @@ def _effective() -> str:
     amortized = f"CAST({r.price} * CAST({r.quantity} AS DECIMAL(38,9)) AS {convert.DECIMAL_SQL})"
     return (
         f"(CASE WHEN {r.fee} AND NOT {r.tax} THEN 0 "
-        f"WHEN {r.covered} THEN {amortized} + {r.other_credits} ELSE {r.billed} END)"
+        f"WHEN {r.covered} AND {r.price} IS NOT NULL THEN {amortized} + {r.other_credits} "
+        f"ELSE {r.billed} END)"
     )
 
 
