@@ -17,14 +17,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
+from typing import TYPE_CHECKING
 
 from aifinops.errors import BadInputError
-from aifinops.focus import lake_schema
 from aifinops.ingest import convert
-from aifinops.ingest.readers import Explanation, Reconciliation
-from aifinops.ingest.scan import Check
 from aifinops.ingest.sniff import SourceInfo
-from aifinops.lake.duck import quote_ident, quote_literal
+from aifinops.lake.duck import quote_literal
+
+if TYPE_CHECKING:
+    from aifinops.ingest.readers import Reconciliation
 
 PART = "_aws_part"
 #: Line item types and the FOCUS ChargeCategory each gives (FOCUS.md §2.1, §2.7).
@@ -56,14 +57,15 @@ _FREQUENCY = {
     "Credit": "One-Time",
     "Refund": "One-Time",
 }
-_UNITS = {"Hrs": "Hours", "GB-Mo": "GB-Months", "Hours": "Hours"}
+#: AWS unit spellings that FOCUS's unit format (<unit>-<plural time unit>) does not accept.
+_UNITS = {"Hrs": "Hours", "Obj-Month": "Objects-Months"}
 _SP_OFFERINGS = {
     "ComputeSavingsPlans": "Compute Savings Plan",
     "EC2InstanceSavingsPlans": "EC2 Instance Savings Plan",
     "SageMakerSavingsPlans": "SageMaker Savings Plan",
     "DatabaseSavingsPlans": "Database Savings Plan",
 }
-_USAGE_TYPES = ("Usage", "DiscountedUsage", "SavingsPlanCoveredUsage")
+USAGE_TYPES = ("Usage", "DiscountedUsage", "SavingsPlanCoveredUsage")
 _NO_QUANTITY = (
     "Tax",
     "Credit",
@@ -162,7 +164,7 @@ class AwsColumns:
         self.ri_arn = lay.text("reservation_reservation_a_r_n")
         self.unblended = lay.money("line_item_unblended_cost")
 
-    def _is(self, *types: str) -> str:
+    def is_type(self, *types: str) -> str:
         return f"({self.type} IN ({', '.join(quote_literal(t) for t in types)}))"
 
     def unused_amount(self) -> str:
@@ -177,14 +179,14 @@ class AwsColumns:
             f", 0) + COALESCE({lay.money('reservation_unused_recurring_fee')}, 0))"
         )
         return (
-            f"(CASE WHEN {self._is('SavingsPlanRecurringFee')} THEN {sp} "
-            f"WHEN {self._is('RIFee')} THEN {ri} END)"
+            f"(CASE WHEN {self.is_type('SavingsPlanRecurringFee')} THEN {sp} "
+            f"WHEN {self.is_type('RIFee')} THEN {ri} END)"
         )
 
     def billed(self) -> str:
         """BilledCost: what the invoice bills (covered usage is cancelled by its negation)."""
         return (
-            f"(CASE WHEN {self.unused} OR {self._is('SavingsPlanCoveredUsage')} THEN 0 "
+            f"(CASE WHEN {self.unused} OR {self.is_type('SavingsPlanCoveredUsage')} THEN 0 "
             f"ELSE {self.unblended} END)"
         )
 
@@ -193,17 +195,20 @@ class AwsColumns:
         lay = self.lay
         return (
             f"(CASE WHEN {self.unused} THEN {self.unused_amount()} "
-            f"WHEN {self._is('SavingsPlanCoveredUsage')} "
+            f"WHEN {self.is_type('SavingsPlanCoveredUsage')} "
             f"THEN {lay.money('savings_plan_savings_plan_effective_cost')} "
-            f"WHEN {self._is('DiscountedUsage')} THEN {lay.money('reservation_effective_cost')} "
-            f"WHEN {self._is('SavingsPlanRecurringFee', 'SavingsPlanUpfrontFee', 'RIFee')} THEN 0 "
-            f"WHEN {self._is('Fee')} AND {self.ri_arn} IS NOT NULL THEN 0 "
+            f"WHEN {self.is_type('DiscountedUsage')} "
+            f"THEN {lay.money('reservation_effective_cost')} "
+            f"WHEN {self.is_type('SavingsPlanRecurringFee', 'SavingsPlanUpfrontFee', 'RIFee')} "
+            "THEN 0 "
+            f"WHEN {self.is_type('Fee')} AND {self.ri_arn} IS NOT NULL THEN 0 "
             f"ELSE {self.unblended} END)"
         )
 
     def category(self) -> str:
         """ChargeCategory from the line item type."""
-        return f"(CASE WHEN {self.unused} THEN 'Usage' ELSE {_cases(self.type, CHARGE_CATEGORY, 'NULL')} END)"
+        by_type = _cases(self.type, CHARGE_CATEGORY, "NULL")
+        return f"(CASE WHEN {self.unused} THEN 'Usage' ELSE {by_type} END)"
 
     def frequency(self) -> str:
         """ChargeFrequency: fees recur, one-offs are one-time, usage is usage-based."""
@@ -224,21 +229,22 @@ class AwsColumns:
         """PricingCategory: Committed on covered/unused rows, Dynamic on spot (FOCUS.md §1.3)."""
         return (
             f"(CASE WHEN {self.unused} "
-            f"OR {self._is('DiscountedUsage', 'SavingsPlanCoveredUsage')} THEN 'Committed' "
-            f"WHEN {self._is(*_NO_QUANTITY)} THEN NULL "
-            f"WHEN {self._is('Usage')} AND {self.spot()} THEN 'Dynamic' ELSE 'Standard' END)"
+            f"OR {self.is_type('DiscountedUsage', 'SavingsPlanCoveredUsage')} THEN 'Committed' "
+            f"WHEN {self.is_type(*_NO_QUANTITY)} THEN NULL "
+            f"WHEN {self.is_type('Usage')} AND {self.spot()} THEN 'Dynamic' ELSE 'Standard' END)"
         )
 
     def commitment_id(self) -> str:
         """CommitmentDiscountId: the Savings Plan or RI ARN on commitment rows only."""
-        committed = self._is(
+        committed = self.is_type(
             "DiscountedUsage",
             "SavingsPlanCoveredUsage",
             "SavingsPlanRecurringFee",
             "SavingsPlanUpfrontFee",
             "RIFee",
         )
-        return f"(CASE WHEN {committed} OR {self.unused} THEN COALESCE({self.sp_arn}, {self.ri_arn}) END)"
+        arn = f"COALESCE({self.sp_arn}, {self.ri_arn})"
+        return f"(CASE WHEN {committed} OR {self.unused} THEN {arn} END)"
 
     def commitment(self, kind: str) -> str:
         """Return SQL of one CommitmentDiscount* column (Category, Type, Name, Status...)."""
@@ -248,13 +254,17 @@ class AwsColumns:
             "Category": f"(CASE WHEN {is_sp} THEN 'Spend' ELSE 'Usage' END)",
             "Type": f"(CASE WHEN {is_sp} THEN 'Savings Plan' ELSE 'Reserved Instances' END)",
             "Status": (
-                f"(CASE WHEN {self.unused} THEN 'Unused' WHEN {self._is(*_USAGE_TYPES)} "
+                f"(CASE WHEN {self.unused} THEN 'Unused' WHEN {self.is_type(*USAGE_TYPES)} "
                 "THEN 'Used' END)"
             ),
-            "Unit": f"(CASE WHEN {is_sp} THEN {lay.text('line_item_currency_code')} ELSE {self.unit()} END)",
+            "Unit": (
+                f"(CASE WHEN {is_sp} THEN {lay.text('line_item_currency_code')} "
+                f"ELSE {self.unit()} END)"
+            ),
             "Quantity": (
                 f"(CASE WHEN NOT {is_sp} THEN {self.quantity()} "
-                f"WHEN {self.category()} = 'Usage' THEN {self.effective()} ELSE {self.billed()} END)"
+                f"WHEN {self.category()} = 'Usage' THEN {self.effective()} "
+                f"ELSE {self.billed()} END)"
             ),
             "Name": self.commitment_name(),
         }
@@ -281,18 +291,23 @@ class AwsColumns:
     def quantity(self) -> str:
         """PricingQuantity: the usage amount; none on tax, credits and refunds."""
         return (
-            f"(CASE WHEN {self._is(*_NO_QUANTITY)} THEN NULL "
+            f"(CASE WHEN {self.is_type(*_NO_QUANTITY)} THEN NULL "
             f"ELSE {self.lay.money('line_item_usage_amount')} END)"
         )
 
     def unit(self) -> str:
         """PricingUnit: AWS unit spellings in FOCUS style ('Hrs' -> 'Hours')."""
         raw = self.lay.text("pricing_unit")
-        return f"(CASE WHEN {self.quantity()} IS NOT NULL THEN {_cases(raw, _UNITS, raw)} END)"
+        # 'GB-Mo' -> 'GB-Months', 'vCPU-Hrs' -> 'vCPU-Hours'
+        spelled = (
+            f"regexp_replace(regexp_replace({raw}, '-(Mo|Month)$', '-Months'), "
+            "'-(Hrs|Hour)$', '-Hours')"
+        )
+        return f"(CASE WHEN {self.quantity()} IS NOT NULL THEN {_cases(raw, _UNITS, spelled)} END)"
 
     def consumed(self, value: str) -> str:
         """Return ``value`` on resource usage rows only (not unused, not corrections)."""
-        return f"(CASE WHEN {self._is(*_USAGE_TYPES)} AND NOT {self.unused} THEN {value} END)"
+        return f"(CASE WHEN {self.is_type(*USAGE_TYPES)} AND NOT {self.unused} THEN {value} END)"
 
     def list_cost(self, *, unit: bool) -> str:
         """ListCost (or ListUnitPrice): public on-demand for usage, the line's own otherwise."""
@@ -305,14 +320,14 @@ class AwsColumns:
             own = self.unblended
         return (
             f"(CASE WHEN {self.unused} THEN 0 "
-            f"WHEN {self._is(*_USAGE_TYPES)} THEN {usage} "
-            f"WHEN {self._is(*_NO_QUANTITY)} THEN {'NULL' if unit else self._no_list()} "
+            f"WHEN {self.is_type(*USAGE_TYPES)} THEN {usage} "
+            f"WHEN {self.is_type(*_NO_QUANTITY)} THEN {'NULL' if unit else self._no_list()} "
             f"ELSE {own} END)"
         )
 
     def _no_list(self) -> str:
         # NOTE: a credit has no list price (0); tax and refunds list at what they bill.
-        credit = self._is(*[k for k, v in CHARGE_CATEGORY.items() if v == "Credit"])
+        credit = self.is_type(*[k for k, v in CHARGE_CATEGORY.items() if v == "Credit"])
         return f"(CASE WHEN {credit} THEN 0 ELSE {self.unblended} END)"
 
     def service(self, index: int) -> str:
@@ -328,6 +343,9 @@ class AwsColumns:
 
 def reconciliation(cols: AwsColumns) -> Reconciliation:
     """Return how to total a CUR by its own UnblendedCost per payer account and month."""
+    # Imported here: readers imports the AWS readers while it builds its registry.
+    from aifinops.ingest.readers import Explanation, Reconciliation
+
     lay = cols.lay
     source = f"({PART} = 0)"
     period = f"strftime({lay.time('bill_billing_period_start_date')}, '%Y-%m')"
@@ -338,243 +356,27 @@ def reconciliation(cols: AwsColumns) -> Reconciliation:
         explanations=(
             Explanation(
                 NEGATION_RULE,
-                f"sum(CASE WHEN {source} AND {cols._is('SavingsPlanNegation')} "
+                f"sum(CASE WHEN {source} AND {cols.is_type('SavingsPlanNegation')} "
                 f"THEN {cols.unblended} END)",
             ),
             Explanation(
                 COVERED_RULE,
-                f"sum(CASE WHEN {source} AND {cols._is('SavingsPlanCoveredUsage')} "
+                f"sum(CASE WHEN {source} AND {cols.is_type('SavingsPlanCoveredUsage')} "
                 f"THEN {cols.unblended} END)",
             ),
         ),
-    )
-
-
-def sql_type(arrow_type: str) -> str:
-    """Return the DuckDB type of a lake column's Arrow type name."""
-    if arrow_type.startswith("decimal"):
-        return convert.DECIMAL_SQL
-    if arrow_type.startswith("timestamp"):
-        return "TIMESTAMPTZ"
-    return {"bool": "BOOLEAN", "int64": "BIGINT"}.get(arrow_type, "VARCHAR")
-
-
-def select_list(values: Mapping[str, str]) -> str:
-    """Return the lake-schema SELECT list, NULL for every column not in ``values``."""
-    return ",\n  ".join(
-        f"CAST({values.get(f.name, 'NULL')} AS {sql_type(str(f.type))}) AS {quote_ident(f.name)}"
-        for f in lake_schema()
     )
 
 
 def with_parts(raw_scan: str, cols: AwsColumns) -> str:
     """Return the scan with ``_aws_part``: fee lines with an unused part come out twice."""
     fee = (
-        f"({cols._is('SavingsPlanRecurringFee', 'RIFee')} "
+        f"({cols.is_type('SavingsPlanRecurringFee', 'RIFee')} "
         f"AND COALESCE({cols.unused_amount()}, 0) > 0)"
     )
     # NOTE: unnest in the SELECT list keeps row order (a lateral unnest in FROM does not),
     # so the row numbers of bad-input errors still count source lines in order.
     return f"(SELECT *, unnest(CASE WHEN {fee} THEN [0, 1] ELSE [0] END) AS {PART} FROM {raw_scan})"
-
-
-def resource_type(cols: AwsColumns) -> str:
-    """ResourceType from the resource ID: the ARN's resource kind, an EC2 id, or a bucket."""
-    rid = cols.lay.text("line_item_resource_id")
-    kind = "regexp_extract(split_part(" + rid + ", ':', 6), '^([a-zA-Z-]+)[/:]', 1)"
-    titled = (
-        f"list_aggr(list_transform(string_split({kind}, '-'), "
-        "lambda w: upper(w[1]) || w[2:]), 'string_agg', ' ')"
-    )
-    return (
-        f"(CASE WHEN {rid} IS NULL THEN NULL "
-        f"WHEN starts_with({rid}, 'arn:') THEN nullif({titled}, '') "
-        f"WHEN regexp_matches({rid}, '^i-[0-9a-f]+$') THEN 'Instance' "
-        f"WHEN regexp_matches({rid}, '^vol-[0-9a-f]+$') THEN 'Volume' "
-        # NOTE: a bare name (no ':' or '/') on a CUR line is an S3 bucket.
-        f"WHEN NOT regexp_matches({rid}, '[:/]') THEN 'Bucket' END)"
-    )
-
-
-def resource_name(cols: AwsColumns) -> str:
-    """ResourceName: an ARN's last path segment or a bucket's name (EC2 ids have none)."""
-    rid = cols.lay.text("line_item_resource_id")
-    return (
-        f"(CASE WHEN starts_with({rid}, 'arn:') THEN nullif(regexp_extract({rid}, '[/:]([^/:]+)$', 1), '') "
-        f"WHEN NOT regexp_matches({rid}, '[:/]') AND NOT regexp_matches({rid}, '^[a-z]+-[0-9a-f]{{8,}}$') "
-        f"THEN {rid} END)"
-    )
-
-
-def sku_price_details(cols: AwsColumns) -> str:
-    """SkuPriceDetails: instance facts under FOCUS keys, for lines with an instance type."""
-    lay = cols.lay
-    instance = lay.text("product_instance_type")
-    number = "TRY_CAST(regexp_extract({}, '^\\s*([0-9]+(\\.[0-9]+)?)', 1) AS DOUBLE)"
-    pairs = [
-        ("CoreCount", f"TRY_CAST({lay.attr('vcpu')} AS BIGINT)"),
-        ("GpuCount", f"TRY_CAST({lay.attr('gpu')} AS BIGINT)"),
-        ("InstanceType", instance),
-        ("MemorySize", number.format(lay.attr("memory"))),
-    ]
-    items = ", ".join(
-        f"CASE WHEN {v} IS NOT NULL THEN {quote_literal(chr(34) + k + chr(34) + ':')} || to_json({v}) END"
-        for k, v in pairs
-    )
-    return (
-        f"(CASE WHEN {instance} IS NOT NULL THEN "
-        f"'{{' || array_to_string(list_filter([{items}], lambda x: x IS NOT NULL), ',') || '}}' END)"
-    )
-
-
-def focus_values(cols: AwsColumns, *, source: Mapping[str, str]) -> dict[str, str]:
-    """Return FOCUS column -> SQL for an AWS file; ``source`` sets the x_Source* columns."""
-    lay = cols.lay
-    usage = cols._is(*_USAGE_TYPES)
-    resource_row = f"({usage} AND NOT {cols.unused})"
-    region = lay.text("product_region_code")
-    description = lay.text("line_item_line_item_description")
-    tags = f"(CASE WHEN cardinality({lay.tags}) > 0 THEN to_json({lay.tags}) END)"
-    return {
-        "AvailabilityZone": lay.text("line_item_availability_zone"),
-        "BilledCost": cols.billed(),
-        "BillingAccountId": lay.text("bill_payer_account_id"),
-        "BillingAccountName": lay.text("bill_payer_account_name"),
-        "BillingAccountType": "'Management Account'",
-        "BillingCurrency": lay.text("line_item_currency_code"),
-        "BillingPeriodEnd": lay.time("bill_billing_period_end_date"),
-        "BillingPeriodStart": lay.time("bill_billing_period_start_date"),
-        "ChargeCategory": cols.category(),
-        "ChargeClass": f"(CASE WHEN {cols._is('Refund')} AND NOT {cols.unused} THEN 'Correction' END)",
-        "ChargeDescription": (
-            f"(CASE WHEN {cols.unused} THEN 'Unused commitment: ' || "
-            f"COALESCE({cols.commitment_name()}, {cols.commitment_id()}) ELSE {description} END)"
-        ),
-        "ChargeFrequency": cols.frequency(),
-        "ChargePeriodEnd": lay.time("line_item_usage_end_date"),
-        "ChargePeriodStart": lay.time("line_item_usage_start_date"),
-        **{
-            f"CommitmentDiscount{k}": cols.commitment(k)
-            for k in ("Category", "Name", "Quantity", "Status", "Type", "Unit")
-        },
-        "CommitmentDiscountId": cols.commitment_id(),
-        "ConsumedQuantity": cols.consumed(lay.money("line_item_usage_amount")),
-        "ConsumedUnit": cols.consumed(cols.unit()),
-        "ContractedCost": cols.list_cost(unit=False),
-        "ContractedUnitPrice": cols.list_cost(unit=True),
-        "EffectiveCost": cols.effective(),
-        "InvoiceId": lay.text("bill_invoice_id"),
-        # NOTE: the legal entity is the seller (PublisherName); AWS issues the invoice.
-        "InvoiceIssuerName": "'AWS'",
-        "ListCost": cols.list_cost(unit=False),
-        "ListUnitPrice": cols.list_cost(unit=True),
-        "PricingCategory": cols.pricing_category(),
-        "PricingQuantity": cols.quantity(),
-        "PricingUnit": cols.unit(),
-        "ProviderName": "'AWS'",
-        "PublisherName": f"COALESCE({lay.text('line_item_legal_entity')}, 'Amazon Web Services, Inc.')",
-        "RegionId": region,
-        "RegionName": f"(CASE WHEN {region} IS NOT NULL THEN {lay.text('product_location')} END)",
-        "ResourceId": f"COALESCE({lay.text('line_item_resource_id')}, CASE WHEN {cols.unused} THEN {cols.commitment_id()} END)",
-        "ResourceName": f"(CASE WHEN {resource_row} THEN {resource_name(cols)} END)",
-        "ResourceType": f"(CASE WHEN {resource_row} THEN {resource_type(cols)} END)",
-        "ServiceCategory": cols.service(1),
-        "ServiceName": cols.service(0),
-        "ServiceSubcategory": cols.service(2),
-        "SkuId": lay.text("product_sku"),
-        "SkuMeter": f"COALESCE({lay.text('line_item_usage_type')}, {lay.text('product_usagetype')})",
-        "SkuPriceDetails": sku_price_details(cols),
-        "SkuPriceId": f"COALESCE({lay.text('pricing_rate_code')}, {lay.text('pricing_rate_id')})",
-        "SubAccountId": lay.text("line_item_usage_account_id"),
-        "SubAccountName": lay.text("line_item_usage_account_name"),
-        "SubAccountType": "'Linked Account'",
-        "Tags": tags,
-        "x_SourceExtras": _extras(lay),
-        **source,
-    }
-
-
-def _extras(lay: AwsLayout) -> str:
-    keys = {
-        "x_LineItemType": "line_item_line_item_type",
-        "x_ServiceCode": "line_item_product_code",
-        "x_UsageType": "line_item_usage_type",
-        "x_Operation": "line_item_operation",
-    }
-    pairs = ", ".join(f"{quote_literal(k)}, {lay.text(v)}" for k, v in keys.items())
-    return f"CAST(json_object({pairs}) AS VARCHAR)"
-
-
-#: Source columns whose values must be numbers, and those that must be times.
-MONEY_KEYS = (
-    "line_item_unblended_cost",
-    "line_item_usage_amount",
-    "pricing_public_on_demand_cost",
-    "savings_plan_savings_plan_effective_cost",
-    "reservation_effective_cost",
-)
-TIME_KEYS = (
-    "line_item_usage_start_date",
-    "line_item_usage_end_date",
-    "bill_billing_period_start_date",
-)
-
-
-def checks(cols: AwsColumns, headers: Mapping[str, str]) -> list[Check]:
-    """Return the bad-input checks: numbers, times, known line types, a payer account.
-
-    Args:
-        cols: the file's expressions.
-        headers: CUR 2.0 key -> the column's name in the file (shown in errors).
-    """
-    lay = cols.lay
-    found: list[Check] = []
-    for key in MONEY_KEYS:
-        if key in lay.columns:
-            found.append(
-                Check(
-                    headers[key],
-                    convert.failed(lay.raw(key), lay.money(key)),
-                    lay.raw(key),
-                    "{value!r} is not a number",
-                    "a plain decimal such as 12.5 or -0.0004",
-                    "re-export the CUR; cost and amount columns hold plain numbers.",
-                )
-            )
-    for key in TIME_KEYS:
-        if key in lay.columns:
-            found.append(
-                Check(
-                    headers[key],
-                    convert.failed(lay.raw(key), lay.time(key)),
-                    lay.raw(key),
-                    "{value!r} is not a date/time",
-                    "ISO 8601 UTC such as 2026-10-01T00:00:00Z",
-                    "re-export the CUR; dates are ISO 8601 in UTC.",
-                )
-            )
-    known = ", ".join(quote_literal(t) for t in sorted(CHARGE_CATEGORY))
-    found.append(
-        Check(
-            headers["line_item_line_item_type"],
-            f"({cols.type} IS NULL OR {cols.type} NOT IN ({known}))",
-            lay.raw("line_item_line_item_type"),
-            "unknown line item type {value!r}",
-            f"one of {', '.join(sorted(CHARGE_CATEGORY))}",
-            "check the file is an AWS CUR; report new line item types as an aifinops issue.",
-        )
-    )
-    found.append(
-        Check(
-            headers["bill_payer_account_id"],
-            f"{lay.text('bill_payer_account_id')} IS NULL",
-            "NULL",
-            "the line has no payer account",
-            "a 12-digit payer account id on every line",
-            "re-export the CUR; every line belongs to a payer account.",
-        )
-    )
-    return found
 
 
 def require(info: SourceInfo, names: Mapping[str, str], keys: Sequence[str], label: str) -> None:
@@ -594,7 +396,21 @@ def require(info: SourceInfo, names: Mapping[str, str], keys: Sequence[str], lab
         )
 
 
-def provided() -> frozenset[str]:
-    """Return the FOCUS columns the AWS readers fill."""
-    empty = AwsColumns(AwsLayout({}, {}, {}, "NULL"))
-    return frozenset(k for k in focus_values(empty, source={}) if not k.startswith("x_"))
+def scan_names(columns: Sequence[str]) -> dict[str, str]:
+    """Return each column's name in the scan: DuckDB suffixes case-insensitive repeats.
+
+    NOTE: DuckDB names are case-insensitive, so a CUR with tag columns ``user:Team`` and
+    ``user:team`` scans as ``…Team`` and ``…team_1``; quoting the header would read the
+    first column twice.
+    """
+    seen: set[str] = set()
+    names: dict[str, str] = {}
+    for column in columns:
+        name = column
+        suffix = 0
+        while name.lower() in seen:
+            suffix += 1
+            name = f"{column}_{suffix}"
+        seen.add(name.lower())
+        names[column] = name
+    return names

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from aifinops.ingest import aws_common
 from aifinops.ingest.aws_common import AwsLayout
-from aifinops.ingest.aws_cur2 import build_plan, is_cur2
+from aifinops.ingest.aws_cur2 import build_plan, is_cur2, provided
 from aifinops.ingest.sniff import SourceInfo
 from aifinops.lake.duck import quote_ident, quote_literal
 
@@ -30,7 +30,7 @@ _PRODUCT_ATTRS = ("product_name", "vcpu", "memory", "gpu")
 
 
 def snake(header: str) -> str:
-    """Return the CUR 2.0 key of a legacy header: ``lineItem/UnblendedCost`` -> ``line_item_unblended_cost``.
+    """Return the CUR 2.0 key of a legacy header (``lineItem/UnblendedCost`` -> snake_case).
 
     Every capital letter starts a new word, as Athena spells the columns
     (``savingsPlan/SavingsPlanARN`` -> ``savings_plan_savings_plan_a_r_n``).
@@ -74,15 +74,18 @@ def headers(info: SourceInfo) -> dict[str, str]:
 def layout(info: SourceInfo) -> AwsLayout:
     """Return where each CUR value sits in ``info`` (a legacy CUR file)."""
     types = dict(zip(info.columns, info.column_types, strict=True))
+    scanned = aws_common.scan_names(info.columns)
     keys = headers(info)
-    columns = {k: quote_ident(raw) for k, raw in keys.items()}
+    columns = {k: quote_ident(scanned[raw]) for k, raw in keys.items()}
     tag_columns = {
-        key: quote_ident(raw)
+        key: quote_ident(scanned[raw])
         for raw in info.columns
         if (key := _tag_key(raw.lstrip("\ufeff").strip())) is not None
     }
     product = {a: columns[f"product_{a}"] for a in _PRODUCT_ATTRS if f"product_{a}" in columns}
-    return AwsLayout(columns, {k: types[raw] for k, raw in keys.items()}, product, _tags(tag_columns))
+    return AwsLayout(
+        columns, {k: types[raw] for k, raw in keys.items()}, product, _tags(tag_columns)
+    )
 
 
 def is_legacy_cur(info: SourceInfo) -> bool:
@@ -95,7 +98,7 @@ class AwsCurReader:
 
     name = "aws-cur"
     description = "AWS legacy CUR CSV/CSV.gz (lineItem/… headers) or Athena Parquet (line_item_…)"
-    provides = aws_common.provided()
+    provides = provided()
 
     def detect(self, info: SourceInfo) -> bool:
         """Return True for a legacy CUR header or schema."""

@@ -43,6 +43,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "Cost": ("CostInBillingCurrency", "Cost", "PreTaxCost"),
     "UnitPrice": ("UnitPrice", "ResourceRate"),
     "PayGPrice": ("PayGPrice",),
+    "PaygCost": ("PaygCostInBillingCurrency",),
     "BillingCurrency": ("BillingCurrencyCode", "BillingCurrency", "Currency"),
     "PricingCurrency": ("PricingCurrency", "PricingCurrencyCode"),
     "ResourceLocation": ("ResourceLocation", "Location"),

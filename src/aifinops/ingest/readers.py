@@ -112,10 +112,19 @@ class Reader(Protocol):
 
 
 def _readers() -> dict[str, Reader]:
+    from aifinops.ingest.aws_cur import AwsCurReader
+    from aifinops.ingest.aws_cur2 import AwsCur2Reader
+    from aifinops.ingest.azure_cost import AzureCostReader
     from aifinops.ingest.focus_file import FocusReader
     from aifinops.ingest.gcp_billing import GcpBillingReader
 
-    found: list[Reader] = [GcpBillingReader(), FocusReader()]
+    found: list[Reader] = [
+        AwsCur2Reader(),
+        AwsCurReader(),
+        GcpBillingReader(),
+        AzureCostReader(),
+        FocusReader(),
+    ]
     return {r.name: r for r in found}
 
 
