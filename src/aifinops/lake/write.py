@@ -43,8 +43,9 @@ def stage(session: DuckSession, query: str, directory: Path) -> list[int]:
     ``query`` must yield the lake schema plus :data:`PARTITION_COLUMN` and
     :data:`CHECK_COLUMN`. Returns the indexes of the checks that failed on some row.
     """
+    # NOTE: snappy, not zstd: converting + writing 100k CUR rows took 1.85 s vs 2.62 s.
     session.execute(
-        f"COPY ({query}) TO {quote_literal(str(directory))} (FORMAT parquet, COMPRESSION zstd, "
+        f"COPY ({query}) TO {quote_literal(str(directory))} (FORMAT parquet, COMPRESSION snappy, "
         f"PARTITION_BY ({PARTITION_COLUMN}, {CHECK_COLUMN}), ROW_GROUP_SIZE 122880)"
     )
     failed = set()
