@@ -150,6 +150,25 @@ def test_truth_has_the_commitment_and_one_off_lines(truth: list[dict[str, Any]])
     assert all(r["BilledCost"] == 0 and r["EffectiveCost"] > 0 for r in covered)
 
 
+def test_truth_says_only_what_the_native_exports_carry(truth: list[dict[str, Any]]) -> None:
+    # Only the CUR names an invoice; EA cost details and the BigQuery export have no invoice id.
+    invoiced: dict[str, set[bool]] = {}
+    for r in truth:
+        invoiced.setdefault(r["ProviderName"], set()).add(r["InvoiceId"] is not None)
+    assert invoiced == {"AWS": {True}, "Microsoft": {False}, "Google Cloud": {False}}
+    aws = [r for r in truth if r["ProviderName"] == "AWS"]
+    # Every EC2 instance is named by its Name tag, the CUR's only name for it.
+    ec2 = [r for r in aws if str(r["ResourceId"]).startswith("i-")]
+    assert ec2 and all(json.loads(r["Tags"])["Name"] == r["ResourceName"] for r in ec2)
+    # Every AWS SKU line has a rate code; both commitments are named from their lines' terms.
+    assert None not in {r["SkuPriceId"] for r in aws if r["SkuId"] is not None}
+    names = {r["CommitmentDiscountName"] for r in aws} - {None}
+    assert names == {"Compute Savings Plan 1yr No Upfront", "m6i.2xlarge 1yr No Upfront"}
+    # An unused Savings Plan line keeps its fee line's service.
+    unused = {r["ServiceName"] for r in aws if r["CommitmentDiscountStatus"] == "Unused"}
+    assert unused == {"Savings Plans for AWS Compute usage"}
+
+
 def _truth_sums(truth: list[dict[str, Any]]) -> dict[Key, list[Decimal]]:
     sums: dict[Key, list[Decimal]] = defaultdict(lambda: [Decimal(0), Decimal(0)])
     for r in truth:

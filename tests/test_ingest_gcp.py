@@ -28,8 +28,6 @@ FIXTURES = Path(__file__).parent / "data" / "gcp"
 PACIFIC = FIXTURES / "pacific-standard.jsonl"
 FOCUS_COLUMNS = [f.name for f in focus_schema(with_extras=False)]
 NAME = {"BillingAccountName": "Nimbus Labs"}
-#: Truth columns the native export cannot carry (see docs/ingest-gcp.md, "Demo differences").
-NOT_IN_EXPORT = ("InvoiceId", "SkuPriceDetails", "SkuMeter")
 
 
 def lake_rows(lake: Lake) -> list[dict[str, Any]]:
@@ -76,13 +74,24 @@ def test_demo_export_ingests_to_the_truth_row_for_row(
     got = sorted((parsed(r) for r in lake_rows(golden[0])), key=stable)
     assert len(got) == len(truth) > 500
     for mine, want in zip(got, truth, strict=True):
-        same = {c: mine[c] for c in FOCUS_COLUMNS if c not in NOT_IN_EXPORT}
-        assert same == {c: want[c] for c in same}, stable(want)
-        assert mine["InvoiceId"] is None
-        if want["ChargeCategory"] != "Purchase":
-            assert mine["SkuMeter"] == want["SkuMeter"]
-        if want["SkuPriceDetails"] is None:
-            assert mine["SkuPriceDetails"] is None
+        assert len(mine) == len(FOCUS_COLUMNS) == 57
+        assert mine == want, stable(want)
+
+
+def test_demo_golden_rows_carry_what_the_export_says(golden: tuple[Lake, IngestReport]) -> None:
+    rows = lake_rows(golden[0])
+    # The BigQuery export has no invoice id, so neither has the truth.
+    assert {r["InvoiceId"] for r in rows} == {None}
+    # Vertex AI rows: the machine type comes from the machine_spec system label.
+    vertex = {r["SkuPriceDetails"] for r in rows if r["ServiceName"] == "Vertex AI"}
+    assert vertex == {'{"InstanceType":"g2-standard-8"}'}
+    # CUD fee rows have their own commitment SKU, not the covered L4 usage SKU.
+    fees = {(r["SkuId"], r["SkuMeter"]) for r in rows if r["ChargeCategory"] == "Purchase"}
+    assert len(fees) == 1
+    (fee_sku, meter), *_ = fees
+    assert meter == "Commitment v1: Nvidia L4 GPU in Americas for 1 Year"
+    covered = {r["SkuId"] for r in rows if r["CommitmentDiscountStatus"] == "Used"}
+    assert covered and fee_sku not in covered
 
 
 def test_demo_totals_and_reconciliation(

@@ -18,7 +18,7 @@ import pyarrow as pa
 from aifinops.demo.charges import Charge, month_bounds, stable_hex
 from aifinops.demo.commitments import RESERVED_INSTANCE, SAVINGS_PLAN
 from aifinops.demo.company import AWS_LEGAL_ENTITY, SUB_ACCOUNTS, invoice_id
-from aifinops.demo.truth import service_of
+from aifinops.demo.truth import service_of, sku_ids
 
 Row = dict[str, Any]
 _S, _F, _T = pa.string(), pa.float64(), pa.timestamp("ms")
@@ -126,6 +126,14 @@ LINE_ITEM_TYPES = {
 }
 
 
+#: What the Savings Plan's fee and covered lines say about it (its CommitmentDiscountName).
+_SP_TERMS = {
+    "savings_plan_offering_type": "ComputeSavingsPlans",
+    "savings_plan_payment_option": "No Upfront",
+    "savings_plan_purchase_term": "1yr",
+}
+
+
 def _f(value: Decimal | None) -> float | None:
     return None if value is None else float(value)
 
@@ -154,6 +162,7 @@ def _base(charge: Charge) -> Row:
     sku = charge.sku
     service = service_of(charge)
     tags = {f"user_{k}": v for k, v in (charge.tags or {}).items()}
+    rate_code = sku_ids(charge)[1]
     product: dict[str, str] = {"product_name": service.name}
     if sku is not None and sku.gpu_model:
         product["gpu"] = str(int(sku.gpus_per_unit))
@@ -183,6 +192,8 @@ def _base(charge: Charge) -> Row:
         "line_item_usage_type": sku.native["usage_type"] if sku else None,
         "line_item_operation": sku.native["operation"] if sku else None,
         "pricing_currency": "USD",
+        "pricing_rate_code": rate_code,
+        "pricing_rate_id": _rate_id(rate_code),
         "pricing_unit": _pricing_unit(charge),
         "product": sorted(product.items()),
         "product_instance_type": sku.instance_type if sku else None,
@@ -195,6 +206,13 @@ def _base(charge: Charge) -> Row:
         "resource_tags": sorted(tags.items()),
         "line_item_tax_type": "Sales tax" if charge.kind == "tax" else None,
     }
+
+
+def _rate_id(rate_code: str | None) -> str | None:
+    """Return the numeric ``pricing_rate_id`` AWS pairs with a rate code."""
+    if rate_code is None:
+        return None
+    return str(int(stable_hex("rate-id", rate_code, length=10), 16))
 
 
 def _pricing_unit(charge: Charge) -> str | None:
@@ -238,6 +256,7 @@ def _usage(charge: Charge, row: Row) -> list[Row]:
         savings_plan_savings_plan_a_r_n=SAVINGS_PLAN.id,
         savings_plan_savings_plan_rate=_f(charge.commitment_rate),
         savings_plan_savings_plan_effective_cost=_f(charge.effective),
+        **_SP_TERMS,
     )
     negation = dict(row)
     _costs(negation, -charge.list_cost, charge.list_price)
@@ -263,9 +282,7 @@ def _fee(charge: Charge, row: Row) -> list[Row]:
             savings_plan_used_commitment=_f(used),
             savings_plan_recurring_commitment_for_billing_period=_f(charge.billed),
             savings_plan_amortized_upfront_commitment_for_billing_period=0.0,
-            savings_plan_offering_type="ComputeSavingsPlans",
-            savings_plan_payment_option="No Upfront",
-            savings_plan_purchase_term="1yr",
+            **_SP_TERMS,
             savings_plan_start_time="2026-06-01T00:00:00.000Z",
             savings_plan_end_time="2027-06-01T00:00:00.000Z",
             pricing_unit="Hrs",
@@ -281,6 +298,8 @@ def _fee(charge: Charge, row: Row) -> list[Row]:
             reservation_end_time="2027-05-01T00:00:00.000Z",
             pricing_term="Reserved",
             pricing_purchase_option="No Upfront",
+            pricing_lease_contract_length="1yr",
+            pricing_offering_class="standard",
         )
     return [row]
 

@@ -33,7 +33,7 @@ from aifinops.demo.skus import (
     AZURE_RSV_RATE,
     AZURE_SKUS,
     GCP_L4_CUD_RATE,
-    GCP_SKUS,
+    GCP_L4_CUD_SKU,
     SAVINGS_PLANS,
 )
 
@@ -227,8 +227,8 @@ class Ledger:
                         GCP_CUD,
                         hours,
                         GCP_L4_CUD_RATE,
-                        GCP_SKUS["l4"],
-                        "Commitment v1: Nvidia L4 GPU in Americas for 1 Year",
+                        GCP_L4_CUD_SKU,
+                        GCP_L4_CUD_SKU.description,
                     )
                 )
         elif self.provider == "azure":

@@ -3,7 +3,8 @@
 Google Cloud's resources are in :mod:`aifinops.demo.fleet_gcp`.
 
 GPU training clusters, inference endpoints, notebooks, buckets and the egress path, with real
-instance names, run windows and the planted stories (see ``docs/demo.md``).
+instance names, run windows and the planted stories (see ``docs/demo.md``). Every EC2 instance
+carries its name as a ``Name`` tag, the only place a CUR line names an instance.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ def _aws_roster(scale: float) -> list[Resource]:
             (("p5.48xlarge", _d("1")),),
             labels("training", "training", "llm-research", "atlas-llm", "atlas-7b"),
             {
+                "Name": "atlas-pretrain-p5-0",
                 "Team": "llm-research",
                 "Project": "atlas-llm",
                 "Model": "atlas-7b",
@@ -57,7 +59,7 @@ def _aws_roster(scale: float) -> list[Resource]:
             labels(
                 "training", "training", "applied-ml", "vega-vision", "vega-detector", "vega-sweep"
             ),
-            {},
+            {"Name": "sandbox-p4d-spot"},
             pricing="spot",
             windows=(
                 (utc(2026, 8, 4), utc(2026, 8, 7), "vega-sweep-a"),
@@ -103,17 +105,18 @@ def _aws_roster(scale: float) -> list[Resource]:
     ):
         n = fleet(base, scale)
         for i in range(n):
+            name = f"{model}-{itype.split('.')[0]}-{i}"
             out.append(
                 Resource(
                     "i-0" + stable_hex(itype, i, length=16),
-                    f"{model}-{itype.split('.')[0]}-{i}",
+                    name,
                     "aws",
                     "aws-prod",
                     "us-east-1c",
                     "Instance",
                     ((itype, _d("1")),),
                     labels("inference", "inference", "applied-ml", project, model),
-                    {"team": "applied-ml", "project": project, "model": model},
+                    {"Name": name, "team": "applied-ml", "project": project, "model": model},
                     pricing="sp",
                     hours="all" if i < max(1, (2 * n) // 3) else "daytime",
                     util="inference",
@@ -131,7 +134,7 @@ def _aws_roster(scale: float) -> list[Resource]:
                 "Instance",
                 (("m6i.2xlarge", _d("1")),),
                 labels("other", None, "ml-platform", "platform"),
-                {"team": "ml-platform", "project": "platform"},
+                {"Name": name, "team": "ml-platform", "project": "platform"},
                 pricing="ri",
                 util="none",
             )
@@ -171,7 +174,7 @@ def _aws_roster(scale: float) -> list[Resource]:
     out.append(
         Resource(
             "nimbus-datasets",
-            "nimbus-datasets-egress",
+            "nimbus-datasets",
             "aws",
             "aws-prod",
             None,

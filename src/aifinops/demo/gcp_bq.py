@@ -17,7 +17,7 @@ from typing import Any
 from aifinops.demo.charges import Charge, Sku, month_bounds
 from aifinops.demo.commitments import GCP_CUD
 from aifinops.demo.company import GCP_PROJECT_NUMBERS, SUB_ACCOUNTS
-from aifinops.demo.truth import service_of
+from aifinops.demo.truth import service_of, system_labels
 
 _GIB = 2**30
 _ORG = "837462915504"
@@ -95,15 +95,7 @@ def _credits(charge: Charge) -> list[dict[str, Any]]:
 
 
 def _system_labels(charge: Charge) -> list[dict[str, str]]:
-    sku = charge.sku
-    if sku is None or charge.resource is None or "compute.googleapis.com" not in charge.resource:
-        return []
-    labels = {
-        "compute.googleapis.com/machine_spec": sku.instance_type or "",
-        "compute.googleapis.com/cores": "",
-        "compute.googleapis.com/memory": "",
-    }
-    return [{"key": k, "value": v} for k, v in labels.items() if v]
+    return [{"key": k, "value": v} for k, v in sorted(system_labels(charge).items())]
 
 
 def bq_row(charge: Charge) -> dict[str, Any]:

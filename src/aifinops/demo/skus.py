@@ -361,6 +361,14 @@ GCP_SKUS: dict[str, Sku] = {
 
 #: Committed-use rate of the L4 GPU SKU (1-year resource CUD, 37 % off on-demand).
 GCP_L4_CUD_RATE = dec("0.3528")
+#: The SKU of the L4 CUD's fee lines: a commitment SKU of its own, as in real exports.
+GCP_L4_CUD_SKU = _gcp(
+    "cud/l4",
+    GCE,
+    "Commitment v1: Nvidia L4 GPU in Americas for 1 Year",
+    "Hours",
+    str(GCP_L4_CUD_RATE),
+)
 #: Compute Savings Plan rates, $/hour, for the instance types it covers (1 year, no upfront).
 AWS_SP_RATES: dict[str, Decimal] = {"g5.2xlarge": dec("0.8727"), "g6.2xlarge": dec("0.7039")}
 #: Effective hourly rate of the 1-year no-upfront m6i.2xlarge reserved instance.

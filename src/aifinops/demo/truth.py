@@ -28,6 +28,8 @@ from aifinops.demo.company import (
 from aifinops.focus.columns import DECIMAL_TYPE, focus_schema
 
 Row = dict[str, Any]
+#: Providers whose native export names the invoice of each line (CUR ``bill_invoice_id``).
+INVOICED_EXPORTS = frozenset({"aws"})
 
 #: The service of lines that belong to no resource service (tax, credits).
 BILLING_SERVICES = {
@@ -74,8 +76,10 @@ LABELS_SCHEMA = labels_schema()
 
 def service_of(charge: Charge) -> Service:
     """Return the FOCUS service of ``charge``."""
-    if charge.kind in COMMITMENT_SERVICES:
-        return COMMITMENT_SERVICES[charge.kind]
+    # An unused commitment line (``<fee kind>-unused``) keeps its fee line's service.
+    kind = charge.kind.removesuffix("-unused")
+    if kind in COMMITMENT_SERVICES:
+        return COMMITMENT_SERVICES[kind]
     if charge.sku is not None:
         return charge.sku.service
     return BILLING_SERVICES[charge.provider]
@@ -87,6 +91,9 @@ def sku_price_details(charge: Charge) -> str | None:
     if sku is None or sku.instance_type is None:
         return None
     details: dict[str, object] = {"InstanceType": sku.instance_type}
+    if charge.provider == "gcp":
+        # The BigQuery export carries the machine type (system label ``machine_spec``) only.
+        return json.dumps(details, sort_keys=True)
     if sku.vcpus:
         details["CoreCount"] = sku.vcpus
     if sku.memory_gib:
@@ -141,7 +148,7 @@ def _base_row(charge: Charge) -> Row:
         "ContractedCost": charge.contracted_cost,
         "ContractedUnitPrice": None if tax else charge.contracted_price,
         "EffectiveCost": charge.effective,
-        "InvoiceId": invoice_id(charge.provider, sub.billing_id, charge.month),
+        "InvoiceId": _invoice(charge),
         "InvoiceIssuerName": ISSUERS[charge.provider],
         "ListCost": charge.list_cost,
         "ListUnitPrice": None if tax else charge.list_price,
@@ -165,9 +172,39 @@ def _base_row(charge: Charge) -> Row:
         "SubAccountId": sub.id,
         "SubAccountName": sub.name,
         "SubAccountType": SUB_ACCOUNT_TYPES[charge.provider],
-        "Tags": json.dumps(charge.tags, sort_keys=True) if charge.tags else None,
+        "Tags": _tags(charge),
         **_commitment_columns(charge),
     }
+
+
+def system_labels(charge: Charge) -> dict[str, str]:
+    """Return the Google system labels of a GCP ``charge``: the machine type of its SKU.
+
+    NOTE: Google puts ``compute.googleapis.com/machine_spec`` on Compute Engine VM rows. The
+    demo's only machine-typed GCP SKU is the Vertex AI endpoint's; it carries the same label, so
+    its SkuPriceDetails reach the export (docs/demo.md).
+    """
+    sku = charge.sku
+    if charge.provider != "gcp" or sku is None or sku.instance_type is None:
+        return {}
+    return {"compute.googleapis.com/machine_spec": sku.instance_type}
+
+
+def _tags(charge: Charge) -> str | None:
+    """Return Tags: the charge's tags, and on GCP its system labels as ``gcp-system/<key>``."""
+    tags = dict(charge.tags or {})
+    tags.update({f"gcp-system/{k}": v for k, v in system_labels(charge).items()})
+    return json.dumps(tags, sort_keys=True) if tags else None
+
+
+def _invoice(charge: Charge) -> str | None:
+    """Return the InvoiceId of ``charge``: only the CUR names the invoice of its lines.
+
+    Azure EA cost details and Google's BigQuery export have no invoice id column.
+    """
+    if charge.provider not in INVOICED_EXPORTS:
+        return None
+    return invoice_id(charge.provider, SUB_ACCOUNTS[charge.sub].billing_id, charge.month)
 
 
 def _unit(charge: Charge) -> str:

@@ -141,10 +141,21 @@ def resource_type(cols: AwsColumns) -> str:
 
 
 def resource_name(cols: AwsColumns) -> str:
-    """ResourceName: an ARN's last path segment or a bucket's name (EC2 ids have none)."""
+    """ResourceName: the ``Name`` tag, else an ARN's last path segment or a bucket's name.
+
+    EC2 ids carry no name of their own; an instance's name is its ``Name`` tag, key in any case
+    (``user_Name``, or ``user_name`` where the export lower-cases tag keys).
+    """
     rid = cols.lay.text("line_item_resource_id")
+    tags = cols.lay.tags
+    # NOTE: the tag map already drops empty values (aws_common.tags_map).
+    tagged = (
+        "NULL"
+        if tags == "NULL"
+        else f"list_filter(map_entries({tags}), lambda e: lower(e.key) = 'name')[1].value"
+    )
     return (
-        f"(CASE WHEN starts_with({rid}, 'arn:') "
+        f"COALESCE({tagged}, CASE WHEN starts_with({rid}, 'arn:') "
         f"THEN nullif(regexp_extract({rid}, '[/:]([^/:]+)$', 1), '') "
         f"WHEN NOT regexp_matches({rid}, '[:/]') "
         f"AND NOT regexp_matches({rid}, '^[a-z]+-[0-9a-f]{{8,}}$') "
