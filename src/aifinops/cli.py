@@ -70,6 +70,14 @@ def demo(
     lake: LakeOpt = None,
     seed: Annotated[int, typer.Option(help="Random seed; same seed, same company.")] = 7,
     scale: Annotated[float, typer.Option(help="Row volume multiplier (1 = ~50k rows).")] = 1.0,
+    source: Annotated[
+        str,
+        typer.Option(
+            "--from",
+            help="Load the lake from the 'native' exports (AWS CUR 2.0, "
+            "Azure EA, GCP BigQuery) or the generator's FOCUS 'truth'.",
+        ),
+    ] = "native",
     serve: Annotated[
         bool,
         typer.Option(
@@ -88,7 +96,9 @@ def demo(
         settings = load_settings(lake=lake if lake is not None else out_dir / "lake")
         target = Lake.open(settings.lake)
         with progress_bar() as progress:
-            built = build_demo(out_dir, target, seed=seed, scale=scale, progress=progress)
+            built = build_demo(
+                out_dir, target, seed=seed, scale=scale, source=source, progress=progress
+            )
         engine = connect(target)
         expr = spend(engine.costs(), by=["provider", "month"]).order_by("provider", "month")
         rows = engine.execute(expr).to_pylist()
