@@ -24,7 +24,7 @@ import tempfile
 from pathlib import Path
 
 CHILD = r"""
-import json, resource, sys, time
+import json, sys, time
 kind, src, dst = sys.argv[1:4]
 t0 = time.perf_counter()
 if kind == "aifinops":
@@ -38,7 +38,9 @@ else:
     con.execute(f"COPY (SELECT * FROM read_csv('{src}')) TO '{dst}' (FORMAT parquet)")
     rows = con.execute(f"SELECT count(*) FROM '{dst}'").fetchone()[0]
 seconds = time.perf_counter() - t0
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+# VmHWM is this process's own peak; ru_maxrss can carry the parent's peak across fork+exec.
+peak = next(int(line.split()[1]) for line in open("/proc/self/status")
+            if line.startswith("VmHWM")) / 1024
 print(json.dumps({"rows": rows, "seconds": seconds, "peak_mib": peak}))
 """
 
