@@ -12,7 +12,7 @@ from aifinops.settings import DEFAULT_LAKE, load_settings
 
 @pytest.fixture(autouse=True)
 def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for name in ("AIFINOPS_LAKE", "AIFINOPS_ENGINE", "AIFINOPS_CONFIG"):
+    for name in ("AIFINOPS_LAKE", "AIFINOPS_ENGINE", "AIFINOPS_CONFIG", "AIFINOPS_INGEST_MEMORY"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
@@ -57,4 +57,16 @@ def test_unknown_field_is_rejected(tmp_path: Path) -> None:
 def test_config_must_be_a_mapping(tmp_path: Path) -> None:
     (tmp_path / "aifinops.yaml").write_text("- just\n- a list\n")
     with pytest.raises(ConfigError, match="mapping"):
+        load_settings()
+
+
+def test_ingest_memory_from_env_and_checked(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    assert load_settings().ingest_memory == "1GB"
+    monkeypatch.setenv("AIFINOPS_INGEST_MEMORY", "4GB")
+    assert load_settings().ingest_memory == "4GB"
+    (tmp_path / "aifinops.yaml").write_text("ingest_memory: lots\n")
+    monkeypatch.delenv("AIFINOPS_INGEST_MEMORY")
+    with pytest.raises(ConfigError, match="aifinops.yaml:1"):
         load_settings()

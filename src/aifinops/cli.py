@@ -149,13 +149,15 @@ def ingest(
     }
     with errors():
         check_format(fmt)
-        target = Lake.open(load_settings(lake=lake).lake)
+        settings = load_settings(lake=lake)
+        target = Lake.open(settings.lake)
         with progress_bar(fmt == "table") as progress:
             report = run_ingest(
                 paths,
                 target,
                 fallbacks=fallbacks,
                 forced_format=source_format,
+                memory_limit=settings.ingest_memory,
                 progress=progress,
             )
     for f in report.files:

@@ -21,6 +21,7 @@ DEFAULT_LAKE = Path("~/.local/share/aifinops/lake")
 CONFIG_ENV = "AIFINOPS_CONFIG"
 LAKE_ENV = "AIFINOPS_LAKE"
 ENGINE_ENV = "AIFINOPS_ENGINE"
+INGEST_MEMORY_ENV = "AIFINOPS_INGEST_MEMORY"
 
 
 class Settings(BaseModel):
@@ -34,6 +35,12 @@ class Settings(BaseModel):
     )
     engine: Literal["duckdb", "pyspark"] = Field(
         default="duckdb", description="Engine that runs analyses: duckdb or pyspark."
+    )
+    ingest_memory: str = Field(
+        default="1GB",
+        pattern=r"^[0-9]+(\.[0-9]+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$",
+        description="Memory DuckDB may use while ingesting (e.g. 1GB, 4GB); beyond it, rows "
+        "spill to the lake's staging area. More memory ingests large files faster.",
     )
 
 
@@ -62,6 +69,8 @@ def load_settings(*, lake: Path | str | None = None, engine: str | None = None) 
         data["lake"] = os.environ[LAKE_ENV]
     if os.environ.get(ENGINE_ENV):
         data["engine"] = os.environ[ENGINE_ENV]
+    if os.environ.get(INGEST_MEMORY_ENV):
+        data["ingest_memory"] = os.environ[INGEST_MEMORY_ENV]
     if lake is not None:
         data["lake"] = lake
     if engine is not None:

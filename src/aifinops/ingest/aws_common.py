@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from typing import TYPE_CHECKING
@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 from aifinops.errors import BadInputError
 from aifinops.ingest import convert
 from aifinops.ingest.sniff import SourceInfo
-from aifinops.lake.duck import quote_literal
+from aifinops.lake.duck import quote_ident, quote_literal
 
 if TYPE_CHECKING:
     from aifinops.ingest.readers import Reconciliation
@@ -91,6 +91,22 @@ class AwsLayout:
     types: Mapping[str, str]
     product: Mapping[str, str]
     tags: str
+    memo: dict[str, str] = field(default_factory=dict, compare=False)
+
+    def _once(self, expr: str) -> str:
+        # NOTE: every typed value is computed once, in an inner projection (memo_scan), and
+        # referenced by name; inlined, the same CASE/regex trees were evaluated many times.
+        if expr == "NULL":
+            return expr
+        name = self.memo.setdefault(expr, f"__aws_v{len(self.memo)}")
+        return quote_ident(name)
+
+    def memo_scan(self, raw_scan: str) -> str:
+        """Return ``raw_scan`` with every memoised typed value as a named column."""
+        if not self.memo:
+            return raw_scan
+        values = ", ".join(f"{expr} AS {quote_ident(name)}" for expr, name in self.memo.items())
+        return f"(SELECT *, {values} FROM {raw_scan})"
 
     def raw(self, key: str) -> str:
         """Return SQL of the raw value of ``key`` (NULL when the file lacks it)."""
@@ -98,24 +114,24 @@ class AwsLayout:
 
     def text(self, key: str) -> str:
         """Return SQL of ``key`` as text, NULL when empty."""
-        return convert.clean_text(self.raw(key)) if key in self.columns else "NULL"
+        return self._once(convert.clean_text(self.raw(key))) if key in self.columns else "NULL"
 
     def money(self, key: str) -> str:
         """Return SQL of ``key`` as the lake decimal (doubles go through their shortest text)."""
-        return convert.to_decimal(self.raw(key)) if key in self.columns else "NULL"
+        return self._once(convert.to_decimal(self.raw(key))) if key in self.columns else "NULL"
 
     def time(self, key: str) -> str:
         """Return SQL of ``key`` as a UTC timestamp."""
         if key not in self.columns:
             return "NULL"
         if self.types.get(key, "string").startswith(("timestamp", "date")):
-            return convert.typed_timestamp(self.raw(key))
-        return convert.to_timestamp(self.raw(key))
+            return self._once(convert.typed_timestamp(self.raw(key)))
+        return self._once(convert.to_timestamp(self.raw(key)))
 
     def attr(self, name: str) -> str:
         """Return SQL of product attribute ``name`` as text."""
         raw = self.product.get(name)
-        return convert.clean_text(raw) if raw else "NULL"
+        return self._once(convert.clean_text(raw)) if raw else "NULL"
 
 
 def _cases(subject: str, mapping: Mapping[str, str], default: str) -> str:

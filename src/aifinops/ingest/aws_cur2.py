@@ -93,15 +93,21 @@ def build_plan(
         "x_IngestedAt": "NULL",
     }
     negations = f"COALESCE({cols.type} = 'SavingsPlanNegation', FALSE)"
+    # Build everything first: each piece registers the typed values it uses in lay.memo,
+    # and the scan then computes each of them once (see AwsLayout.memo_scan).
+    aws_common.with_parts("", cols)
+    select = select_list(focus_values(cols, source=source))
+    row_checks = checks(cols, headers)
+    reconciliation = aws_common.reconciliation(cols)
     return ReadPlan(
         format_name=format_name,
         version=version,
-        scan=aws_common.with_parts(scan_sql(info), cols),
-        select=select_list(focus_values(cols, source=source)),
-        checks=checks(cols, headers),
+        scan=aws_common.with_parts(lay.memo_scan(scan_sql(info)), cols),
+        select=select,
+        checks=row_checks,
         where=f"NOT {negations}",
         notes=["Savings Plan negation lines dropped: covered usage is billed at 0 instead"],
-        reconciliation=aws_common.reconciliation(cols),
+        reconciliation=reconciliation,
     )
 
 

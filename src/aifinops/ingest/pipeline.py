@@ -122,6 +122,7 @@ def ingest(
     *,
     fallbacks: Mapping[str, str] | None = None,
     forced_format: str | None = None,
+    memory_limit: str = MEMORY_LIMIT,
     progress: Progress | None = None,
 ) -> IngestReport:
     """Ingest FOCUS files into ``lake``, replacing each partition they touch.
@@ -132,6 +133,7 @@ def ingest(
         fallbacks: values for ProviderName / BillingAccountId / BillingCurrency when a file
             has no such column.
         forced_format: a reader name from :data:`READERS` to use instead of detection.
+        memory_limit: DuckDB's memory for this ingest (e.g. ``1GB``); beyond it rows spill.
         progress: called with (step, done, total) as work advances.
 
     Returns:
@@ -147,7 +149,7 @@ def ingest(
         raise BadInputError("no input files", fix="name CSV, CSV.gz or Parquet files or folders.")
     run_dir = lake.staging_dir()
     try:
-        with DuckSession(memory_limit=MEMORY_LIMIT, temp_directory=str(run_dir / "spill")) as db:
+        with DuckSession(memory_limit=memory_limit, temp_directory=str(run_dir / "spill")) as db:
             infos = [sniff(path) for path in files]
             run = _Run(db, run_dir, datetime.now(UTC), forced_format, infos)
             sources = _prepare(run, infos, given, report, progress)
