@@ -456,3 +456,37 @@ def test_spec_example_ingests_on_its_own(shared_data: Path, name: str, tmp_path:
         for r in table.to_pylist()
     )
     assert got == want
+
+
+def test_parquet_map_columns_become_json_objects(tmp_lake: Lake, tmp_path: Path) -> None:
+    """AWS's FOCUS exports store Tags (and SkuPriceDetails) as Parquet MAPs."""
+    base = {
+        "ProviderName": "AWS",
+        "BillingAccountId": "123456789012",
+        "BillingCurrency": "USD",
+        "BillingPeriodStart": "2026-10-01T00:00:00Z",
+        "BillingPeriodEnd": "2026-11-01T00:00:00Z",
+        "ChargePeriodStart": "2026-10-02T00:00:00Z",
+        "ChargePeriodEnd": "2026-10-02T01:00:00Z",
+        "ChargeCategory": "Usage",
+        "BilledCost": "1.5",
+        "EffectiveCost": "1.5",
+    }
+    table = pa.table({k: [v, v] for k, v in base.items()})
+    kv = pa.map_(pa.string(), pa.string())
+    table = table.append_column(
+        "Tags", pa.array([[("user:team", "ml"), ("aws:createdBy", "ci")], []], kv)
+    )
+    table = table.append_column(
+        "SkuPriceDetails", pa.array([[("InstanceType", "p5.48xlarge")], []], kv)
+    )
+    source = tmp_path / "aws-focus.parquet"
+    pq.write_table(table, source)
+    ingest([source], tmp_lake)
+    rows = pq.read_table(tmp_lake.data_files()[0], columns=["Tags", "SkuPriceDetails"])
+    tags, details = rows.column("Tags").to_pylist(), rows.column("SkuPriceDetails").to_pylist()
+    assert sorted(tags, key=str) == sorted(
+        [json.dumps({"user:team": "ml", "aws:createdBy": "ci"}, separators=(",", ":")), None],
+        key=str,
+    )
+    assert json.loads(next(d for d in details if d)) == {"InstanceType": "p5.48xlarge"}

@@ -131,6 +131,18 @@ def _typed(canonical: str, raw: str, source_type: str) -> str:
         return convert.to_timestamp(raw)
     if col is not None and col.data_type is DataType.DECIMAL:
         return convert.to_decimal(raw)
+    if (
+        col is not None
+        and col.data_type is DataType.JSON
+        and source_type.startswith(("map", "struct"))
+    ):
+        # NOTE: AWS's FOCUS exports (Data Exports, Parquet) store Tags as a MAP; FOCUS wants
+        # one JSON object. An empty map is no tags (null), not "{}".
+        return (
+            f"(CASE WHEN cardinality({raw}) > 0 THEN CAST(to_json({raw}) AS VARCHAR) END)"
+            if source_type.startswith("map")
+            else f"CAST(to_json({raw}) AS VARCHAR)"
+        )
     if canonical in VALUE_SPELLINGS:
         return convert.to_enum(raw, canonical)
     if str(target) == "bool":
