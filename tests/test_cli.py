@@ -179,3 +179,13 @@ def test_validate_exits_1_on_violations(tmp_path: Path) -> None:
     assert code == 1
     rules = {r["rule"] for r in json.loads(output)["rows"]}
     assert "ChargeFrequency-not-usage-based-purchase" in rules
+
+
+def test_error_messages_keep_bracketed_paths_and_values(tmp_path: Path) -> None:
+    folder = tmp_path / "[draft]"
+    folder.mkdir()
+    bad = folder / "costs.csv"
+    bad.write_text(HEADER + _row("1", "08", "EC2", "[red]"))
+    code, output = _invoke("ingest", str(bad), "--lake", str(tmp_path / "lake"))
+    assert code == 2
+    assert "[draft]/costs.csv" in output and "'[red]' is not a number" in output

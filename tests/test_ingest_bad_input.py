@@ -219,9 +219,9 @@ CASES: dict[str, Case] = {
         Expect(
             None,
             None,
-            "not a CSV, CSV.gz or Parquet file",
-            ".csv, .csv.gz or .parquet",
-            "export the cost data as CSV or Parquet",
+            "not a CSV, CSV.gz, JSONL or Parquet file",
+            ".csv, .csv.gz, .jsonl or .parquet",
+            "export the cost data as CSV, JSONL or Parquet",
         ),
     ),
 }

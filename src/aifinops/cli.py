@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from aifinops import __version__
 from aifinops.cli_output import EXIT_FINDINGS, check_format, emit, err, errors, out, progress_bar
@@ -162,7 +163,7 @@ def ingest(
             )
     for f in report.files:
         for note in f.notes:
-            err.print(f"note: {f.path}: {note}", highlight=False)
+            err.print(escape(f"note: {f.path}: {note}"), highlight=False)
     rows = [
         {
             "provider": p.provider_name,
@@ -289,7 +290,9 @@ def export(
             include_focus_13=focus_13,
             include_ours=ours,
         )
-    err.print(f"wrote {result.rows:,} rows × {len(result.columns)} columns to {result.path}")
+    err.print(
+        escape(f"wrote {result.rows:,} rows × {len(result.columns)} columns to {result.path}")
+    )
 
 
 @report_app.command("spend")

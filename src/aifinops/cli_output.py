@@ -10,9 +10,10 @@ from typing import Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from aifinops.errors import AifinopsError, BadInputError, ConfigError
+from aifinops.errors import AifinopsError, BadInputError
 from aifinops.render import FORMATS, to_csv, to_json, to_table
 
 #: Exit codes: 0 ok, 1 findings (violations, breaches), 2 bad input.
@@ -30,8 +31,10 @@ def errors() -> Iterator[None]:
     """Print our errors on stderr and exit 2; the message says what to fix."""
     try:
         yield
-    except (BadInputError, ConfigError, AifinopsError) as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True, markup=True)
+    except AifinopsError as exc:
+        # NOTE: messages hold paths and values such as "[draft]/costs.csv" or "['EUR', 'USD']";
+        # escaped, Rich prints them as they are instead of reading them as markup.
+        err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         raise typer.Exit(EXIT_BAD_INPUT) from None
 
 

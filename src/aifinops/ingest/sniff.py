@@ -59,10 +59,10 @@ def sniff(path: Path) -> SourceInfo:
     if lower.endswith(_CSV_SUFFIXES) or _looks_like_text(path):
         return _sniff_csv(path, compression="gzip" if _is_gzip(path) else None)
     raise BadInputError(
-        "not a CSV, CSV.gz or Parquet file",
+        "not a CSV, CSV.gz, JSONL or Parquet file",
         file=str(path),
-        expected="a FOCUS export as .csv, .csv.gz or .parquet",
-        fix="export the cost data as CSV or Parquet; see docs/ingest.md.",
+        expected="a cost export as .csv, .csv.gz, .jsonl or .parquet",
+        fix="export the cost data as CSV, JSONL or Parquet; see docs/ingest.md.",
     )
 
 

@@ -64,7 +64,7 @@ class Engine:
 def normalise_types(table: pa.Table) -> pa.Table:
     """Give timestamps UTC and make types equal across engines."""
     columns = []
-    for name, col in zip(table.column_names, table.columns, strict=True):
+    for col in table.columns:
         if pa.types.is_timestamp(col.type):
             if col.type.tz is None:
                 col = pc.assume_timezone(col, "UTC")
@@ -72,7 +72,6 @@ def normalise_types(table: pa.Table) -> pa.Table:
         elif pa.types.is_large_string(col.type):
             col = col.cast(pa.string())
         columns.append(col)
-        del name
     return pa.table(columns, names=table.column_names)
 
 
