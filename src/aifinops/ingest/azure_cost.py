@@ -104,26 +104,23 @@ class _Context:
 
     def period_start(self) -> str:
         start = self.row.date("BillingPeriodStartDate")
-        return f"coalesce({start}, date_trunc('month', {self.row.date('Date')}))"
+        return self.row.once(f"coalesce({start}, date_trunc('month', {self.row.date('Date')}))")
 
     def period(self) -> str:
         return f"strftime({self.period_start()}, '%Y-%m')"
 
     def scan(self, fallback: str) -> str:
+        """Return the rows of every part, with their memoised values, account and period.
+
+        Call it after all other SQL of the plan is built: it computes what they memoised.
+        """
+        account, period = self.account(fallback), self.period()
         union = " UNION ALL ".join(
             _file_part(info, lay, view, i) for i, (info, lay, view) in enumerate(self.parts)
         )
-        keyed = (
-            f"(SELECT *, {self.account(fallback)} AS __account, {self.period()} AS __period "
-            f"FROM ({union}))"
-        )
-        if not self.paired:
-            return keyed
-        # NOTE: the window reorders rows; ORDER BY keeps file order so bad rows are named right.
         return (
-            f"(SELECT *, count(*) FILTER (WHERE __view = 'actual') OVER w AS __actual_rows, "
-            f"count(*) FILTER (WHERE __view = 'amortized') OVER w AS __amortized_rows "
-            f"FROM {keyed} WINDOW w AS (PARTITION BY __account, __period) ORDER BY __file, __row)"
+            f"(SELECT *, {account} AS __account, {period} AS __period "
+            f"FROM {self.row.memo_scan(f'({union})')})"
         )
 
 
@@ -136,11 +133,11 @@ def _columns(ctx: _Context, fallbacks: Mapping[str, str]) -> dict[str, str]:
     tax = f"({category} = 'Tax')"
     # A file without quantities (OpenCost's minimal fixtures) counts each row as one unit.
     raw_quantity = f"coalesce({r.dec('Quantity')}, CAST(1 AS {convert.DECIMAL_SQL}))"
-    quantity = f"(CASE WHEN NOT {tax} THEN {col.divide(raw_quantity, block)} END)"
+    quantity = r.once(f"(CASE WHEN NOT {tax} THEN {col.divide(raw_quantity, block)} END)")
     consumed = f"({r.charge_type()} = 'usage' AND {r.dec('Quantity')} IS NOT NULL)"
-    billed = f"(CASE WHEN {r.billed_zero()} THEN 0 ELSE {cost} END)"
-    effective = f"(CASE WHEN {r.commit_purchase()} THEN 0 ELSE {cost} END)"
-    contracted = f"coalesce({col.times(r.dec('UnitPrice'), quantity)}, {cost})"
+    billed = r.once(f"(CASE WHEN {r.billed_zero()} THEN 0 ELSE {cost} END)")
+    effective = r.once(f"(CASE WHEN {r.commit_purchase()} THEN 0 ELSE {cost} END)")
+    contracted = r.once(f"coalesce({col.times(r.dec('UnitPrice'), quantity)}, {cost})")
     list_cost = (
         f"coalesce({col.times(r.dec('PayGPrice'), quantity)}, {r.dec('PaygCost')}, {contracted})"
     )
@@ -258,7 +255,13 @@ def _reconciliation(ctx: _Context, fallback: str) -> Reconciliation:
         f" - coalesce(sum(CASE WHEN __view = 'amortized' AND NOT {zero} THEN {cost} END), 0)",
     )
     total = f"coalesce(sum(CASE WHEN __view = 'actual' THEN {cost} END), 0)"
-    return Reconciliation(ctx.account(fallback), ctx.period(), total, (covered, differ))
+    return Reconciliation(
+        ctx.account(fallback),
+        ctx.period(),
+        total,
+        (covered, differ),
+        group_checks=(col.pair_coverage(),),
+    )
 
 
 def _notes(ctx: _Context, view: str, fallbacks: Mapping[str, str]) -> list[str]:
@@ -356,9 +359,9 @@ class AzureCostReader:
         plan = ReadPlan(
             format_name=fmt,
             version=version,
-            scan=ctx.scan(fallback),
+            scan="",
             select=_select(ctx, fallbacks, fmt, version),
-            checks=col.checks(ctx.row, paired=ctx.paired),
+            checks=col.checks(ctx.row),
             notes=_notes(ctx, view, fallbacks),
             reconciliation=_reconciliation(ctx, fallback),
         )
@@ -369,4 +372,6 @@ class AzureCostReader:
         elif ctx.paired:
             plan.sources = [parts[1][0]]
             plan.where = f"(__view = 'amortized' OR {ctx.row.commit_purchase()})"
+        # NOTE: last: the scan computes every value the SQL above memoised (Row.memo_scan).
+        plan.scan = ctx.scan(fallback)
         return plan

@@ -159,6 +159,7 @@ def projection(
     lay: FocusLayout,
     *,
     fallbacks: dict[str, str],
+    overrides: Mapping[str, str] | None = None,
 ) -> str:
     """Return the SELECT list (no FROM) that yields lake-schema rows from the raw scan.
 
@@ -166,14 +167,15 @@ def projection(
         info: the sniffed file.
         lay: its column layout.
         fallbacks: values for mandatory columns the file lacks (ProviderName, ...).
+        overrides: lake column -> SQL replacing the generic value (used by readers of
+            providers' own FOCUS exports that patch known provider bugs).
     """
     exprs = typed_expressions(info, lay)
+    fixed = overrides or {}
     items = []
     for field in lake_schema():
-        items.append(
-            f"CAST({_value_for(field.name, exprs, lay, info, fallbacks)} AS "
-            f"{_sql_type(str(field.type))}) AS {quote_ident(field.name)}"
-        )
+        value = fixed.get(field.name) or _value_for(field.name, exprs, lay, info, fallbacks)
+        items.append(f"CAST({value} AS {_sql_type(str(field.type))}) AS {quote_ident(field.name)}")
     return ",\n  ".join(items)
 
 

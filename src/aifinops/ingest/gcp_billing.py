@@ -113,26 +113,41 @@ class _Row:
     corrects_earlier = f"(cost_type = 'adjustment' AND strftime({start}, '%Y%m') < invoice.month)"
 
 
-def _period(scan: str) -> tuple[str, str]:
+_MACHINE_SPEC = (
+    "list_filter(system_labels, lambda l: l.key = 'compute.googleapis.com/machine_spec')[1].value"
+)
+
+
+def _period() -> tuple[str, str]:
     """Return SQL of BillingPeriodStart/End: the invoice month, in Pacific or UTC time.
 
     Google's invoice months are Pacific-time months. A file whose usage in the first hours
     of a UTC month (before the Pacific month starts) is all billed to that UTC month uses
-    UTC months (the demo does); otherwise Pacific is assumed.
+    UTC months (the demo does); otherwise Pacific is assumed. Which one is decided once per
+    file by :func:`month_mode_scan` (column ``__utc_months``).
     """
-    start = _Row.start
-    pacific_start = f"timezone('{PACIFIC}', CAST(date_trunc('month', {start}) AS TIMESTAMP))"
-    utc = (
-        f"(SELECT COALESCE(bool_and(invoice.month = strftime({start}, '%Y%m')), false) "
-        f"FROM {scan} WHERE cost_type = 'regular' AND {start} < {pacific_start})"
-    )
     bounds = []
     for month in (_Row.month, f"({_Row.month} + INTERVAL 1 MONTH)"):
         bounds.append(
-            f"(CASE WHEN {utc} THEN CAST({month} AS TIMESTAMPTZ) "
+            f"(CASE WHEN __utc_months THEN CAST({month} AS TIMESTAMPTZ) "
             f"ELSE timezone('{PACIFIC}', {month}) END)"
         )
     return bounds[0], bounds[1]
+
+
+def month_mode_scan(scan: str) -> str:
+    """Return ``scan`` with ``__utc_months``: whether the file bills UTC months (see _period).
+
+    NOTE: one aggregate over the file, joined once; inlined in each expression it ran as a
+    full scan of the file per use.
+    """
+    start = _Row.start
+    pacific_start = f"timezone('{PACIFIC}', CAST(date_trunc('month', {start}) AS TIMESTAMP))"
+    mode = (
+        f"SELECT COALESCE(bool_and(invoice.month = strftime({start}, '%Y%m')), false) "
+        f"AS __utc_months FROM {scan} WHERE cost_type = 'regular' AND {start} < {pacific_start}"
+    )
+    return f"(SELECT * FROM {scan} CROSS JOIN ({mode}))"
 
 
 def _category() -> str:
@@ -164,8 +179,8 @@ def _tags() -> str:
     return f"(CASE WHEN len({pairs}) = 0 THEN NULL ELSE '{{' || {joined} || '}}' END)"
 
 
-def _resource_type() -> str:
-    kind = "regexp_extract(resource.global_name, '/([A-Za-z]+)/[^/]+$', 1)"
+def _resource_type(global_name: str = "resource.global_name") -> str:
+    kind = f"regexp_extract({global_name}, '/([A-Za-z]+)/[^/]+$', 1)"
     single = (
         f"(CASE WHEN {kind} LIKE '%ies' THEN left({kind}, -3) || 'y' "
         f"WHEN {kind} LIKE '%sses' THEN left({kind}, -2) "
@@ -232,7 +247,7 @@ def expressions(info: SourceInfo, scan: str, fallbacks: Mapping[str, str]) -> di
     r = _Row
     category = _category()
     usage_row = f"({category} = 'Usage' AND NOT {r.corrects_earlier})"
-    period_start, period_end = _period(scan)
+    period_start, period_end = _period()
     not_tax = f"(CASE WHEN {r.tax} THEN NULL ELSE {{}} END)"
     name = fallbacks.get("BillingAccountName")
     return {
@@ -280,9 +295,10 @@ def expressions(info: SourceInfo, scan: str, fallbacks: Mapping[str, str]) -> di
         ),
         "SkuId": not_tax.format("sku.id"),
         "SkuMeter": not_tax.format("sku.description"),
-        "SkuPriceDetails": "(SELECT json_object('InstanceType', l.value) FROM "
-        "(SELECT unnest(system_labels) AS l) WHERE l.key = "
-        "'compute.googleapis.com/machine_spec' LIMIT 1)",
+        # NOTE: a list function, not a subquery over unnest(): DuckDB ran that correlated
+        # subquery by materialising the whole file.
+        "SkuPriceDetails": f"(CASE WHEN {_MACHINE_SPEC} IS NOT NULL THEN "
+        f"CAST(json_object('InstanceType', {_MACHINE_SPEC}) AS VARCHAR) END)",
         "SkuPriceId": not_tax.format("sku.id"),
         "SubAccountId": "project.id",
         "SubAccountName": "project.name",
@@ -397,7 +413,7 @@ def checks() -> list[Check]:
     ]
 
 
-def reconciliation() -> Reconciliation:
+def reconciliation(scan: str) -> Reconciliation:
     """Return the source total: Σ(cost + Σcredits) per billing account and invoice month."""
     from aifinops.ingest.readers import Reconciliation
 
@@ -405,6 +421,7 @@ def reconciliation() -> Reconciliation:
         account="CAST(billing_account_id AS VARCHAR)",
         period="substr(invoice.month, 1, 4) || '-' || substr(invoice.month, 5, 2)",
         total=f"sum({_Row.billed})",
+        scan=scan,
     )
 
 
@@ -456,9 +473,9 @@ class GcpBillingReader:
         return ReadPlan(
             format_name=f"gcp-billing-{info.kind}",
             version=version(info),
-            scan=scan,
+            scan=month_mode_scan(scan),
             select=projection(info, scan, fallbacks),
             checks=checks(),
             notes=notes,
-            reconciliation=reconciliation(),
+            reconciliation=reconciliation(scan),
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, localcontext
+from pathlib import Path
 from typing import Any
 
 from aifinops import __version__
@@ -14,15 +15,15 @@ from aifinops.ingest.sniff import SourceInfo
 from aifinops.lake.duck import DuckSession, quote_literal
 from aifinops.lake.manifest import Manifest, SourceFile
 from aifinops.lake.store import PartitionKey, provider_slug
+from aifinops.lake.write import partition_hash_sql
 
 #: Digits kept when adding up DECIMAL(38,18) sums (Python's default context keeps 28).
 _SUM_PRECISION = 80
 
 _GROUP_SQL = (
     "SELECT ProviderName, BillingAccountId, strftime(BillingPeriodStart, '%Y-%m') AS period, "
-    "x_SourceFile, _partition, count(*), sum(BilledCost), sum(EffectiveCost), sum(ListCost), "
-    "list(DISTINCT BillingCurrency) FROM read_parquet({files}, hive_partitioning=true, "
-    "hive_types={{'_partition': VARCHAR, '_failed_check': INTEGER}}) GROUP BY ALL"
+    "x_SourceFile, {hash} AS partition_hash, count(*), sum(BilledCost), sum(EffectiveCost), "
+    "sum(ListCost), list(DISTINCT BillingCurrency) FROM read_parquet({files}) GROUP BY ALL"
 )
 
 
@@ -74,12 +75,12 @@ class Group:
         self.currencies.update(str(c) for c in currencies or [] if c is not None)
 
 
-def group_partitions(session: DuckSession, info: SourceInfo, globs: list[str]) -> list[Group]:
-    """Return the partitions the staged rows under ``globs`` fall into, sorted by key."""
-    files = "[" + ", ".join(quote_literal(g) for g in globs) + "]"
+def group_partitions(session: DuckSession, info: SourceInfo, staged: list[Path]) -> list[Group]:
+    """Return the partitions the rows of the ``staged`` Parquet files fall into, by key."""
+    files = "[" + ", ".join(quote_literal(str(p)) for p in staged) + "]"
     groups: dict[PartitionKey, Group] = {}
     for provider, account, period, file, phash, rows, *rest in read(
-        session, info, _GROUP_SQL.format(files=files)
+        session, info, _GROUP_SQL.format(files=files, hash=partition_hash_sql())
     ):
         key = PartitionKey(provider_slug(str(provider)), str(account), str(period))
         group = groups.setdefault(key, Group(key, str(provider), str(account)))

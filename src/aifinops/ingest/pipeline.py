@@ -16,15 +16,16 @@ from decimal import Decimal
 from pathlib import Path
 
 from aifinops.errors import BadInputError
+from aifinops.ingest.delivery import plan_delivery
 from aifinops.ingest.partitions import Group, check_one_currency, group_partitions, manifest_for
 from aifinops.ingest.readers import ReadPlan, choose_reader
-from aifinops.ingest.reconcile import Reconciled, reconcile
+from aifinops.ingest.reconcile import Reconciled, SourceTotals, reconcile, source_totals
 from aifinops.ingest.scan import stage_source
 from aifinops.ingest.sniff import SourceInfo, sniff
 from aifinops.lake.duck import DuckSession
 from aifinops.lake.manifest import LAKE_SCHEMA_VERSION, SourceFile
 from aifinops.lake.store import Lake, PartitionKey, sha256_file
-from aifinops.lake.write import PartitionPlan, commit_partitions, staged_files, staged_glob
+from aifinops.lake.write import PartitionPlan, commit_partitions, split
 
 log = logging.getLogger(__name__)
 
@@ -87,8 +88,10 @@ class _Source:
     result: FileResult
     plan: ReadPlan
     select: str  # the file's rows in the lake schema (SQL), for error look-ups
-    staged: Path  # where its rows were staged
+    staged: Path  # the Parquet file its rows were staged in
+    totals: Future[SourceTotals | None]  # the source's own totals, computed beside staging
     companions: list[FileResult] = field(default_factory=list)
+    split: dict[str, list[Path]] | None = None  # staged files by partition hash, once split
 
 
 @dataclass(frozen=True)
@@ -98,22 +101,16 @@ class _Run:
     now: datetime
     forced_format: str | None
     files: list[SourceInfo]
+    pool: ThreadPoolExecutor
 
 
 def expand(paths: Iterable[Path | str]) -> list[Path]:
-    """Return the files named by ``paths``: files as given, folders walked (sorted)."""
-    files: list[Path] = []
-    for item in paths:
-        path = Path(item)
-        if path.is_dir():
-            files.extend(
-                sorted(
-                    p for p in path.rglob("*") if p.is_file() and not p.name.startswith((".", "_"))
-                )
-            )
-        else:
-            files.append(path)
-    return files
+    """Return the files ingest reads for ``paths``: files as given, CUR manifests as the
+    files they list, folders walked (sorted) less superseded CUR assemblies and manifests.
+
+    See :mod:`aifinops.ingest.delivery`.
+    """
+    return plan_delivery(paths).files
 
 
 def ingest(
@@ -128,7 +125,7 @@ def ingest(
     """Ingest FOCUS files into ``lake``, replacing each partition they touch.
 
     Args:
-        paths: files or folders (CSV, CSV.gz, Parquet; FOCUS 1.0, 1.1 or 1.2).
+        paths: files or folders (CSV, CSV.gz, CSV.zip, Parquet, JSONL) or AWS CUR manifests.
         lake: the lake to write.
         fallbacks: values for ProviderName / BillingAccountId / BillingCurrency when a file
             has no such column.
@@ -144,15 +141,22 @@ def ingest(
     """
     report = IngestReport()
     given = {**DEFAULT_FALLBACKS, **(fallbacks or {})}
-    files = expand(paths)
+    delivery = plan_delivery(paths)
+    files = delivery.files
     if not files:
         raise BadInputError("no input files", fix="name CSV, CSV.gz or Parquet files or folders.")
     run_dir = lake.staging_dir()
     try:
-        with DuckSession(memory_limit=memory_limit, temp_directory=str(run_dir / "spill")) as db:
-            infos = [sniff(path) for path in files]
-            run = _Run(db, run_dir, datetime.now(UTC), forced_format, infos)
+        with (
+            DuckSession(memory_limit=memory_limit, temp_directory=str(run_dir / "spill")) as db,
+            ThreadPoolExecutor(max_workers=1) as pool,
+        ):
+            # NOTE: a zip's CSV is unpacked into the run's staging area, removed below.
+            infos = [sniff(path, unpack_to=run_dir / "unpacked") for path in files]
+            run = _Run(db, run_dir, datetime.now(UTC), forced_format, infos, pool)
             sources = _prepare(run, infos, given, report, progress)
+            delivery.annotate(report.files)
+            report.files.extend(FileResult(p, "", notes=[n]) for p, n in delivery.skipped.items())
             if sources:
                 _write(run, lake, sources, report, progress)
     finally:
@@ -187,7 +191,7 @@ def _prepare(
                 if result.sha256 in seen:
                     result.duplicate_of = seen[result.sha256]
                     result.notes.append(f"same content as {seen[result.sha256]}; read once")
-                    shutil.rmtree(source.staged, ignore_errors=True)
+                    source.staged.unlink(missing_ok=True)
                 else:
                     seen[result.sha256] = info.path
                     _add_companions(source, consumed, digests)
@@ -223,7 +227,10 @@ def _check_file(
     plan = reader.plan(info, fallbacks=fallbacks, run_files=run.files)
     result.notes.extend(plan.notes)
     result.format, result.version = plan.format_name, plan.version
-    staged = run.directory / f"source-{index}"
+    staged = run.directory / f"source-{index}.parquet"
+    # NOTE: the source's own totals come from a second scan of the raw file, run beside the
+    # staging write: that write leaves about a third of the CPU idle, which hides the scan.
+    totals = run.pool.submit(_source_totals, run.db, info, plan)
     stage_source(
         run.db,
         info,
@@ -231,11 +238,18 @@ def _check_file(
         select=plan.select,
         checks=plan.checks,
         where=plan.where,
-        directory=staged,
+        target=staged,
         ingested_at=run.now,
     )
     where = f" WHERE {plan.where}" if plan.where else ""
-    return _Source(info, result, plan, f"SELECT {plan.select} FROM {plan.scan}{where}", staged)
+    return _Source(
+        info, result, plan, f"SELECT {plan.select} FROM {plan.scan}{where}", staged, totals
+    )
+
+
+def _source_totals(db: DuckSession, info: SourceInfo, plan: ReadPlan) -> SourceTotals | None:
+    with db.cursor() as cursor:
+        return source_totals(cursor, info, plan)
 
 
 def _write(
@@ -245,7 +259,7 @@ def _write(
     report: IngestReport,
     progress: Progress | None,
 ) -> None:
-    groups = group_partitions(run.db, sources[0].info, [staged_glob(s.staged) for s in sources])
+    groups = group_partitions(run.db, sources[0].info, [s.staged for s in sources])
     selects = {str(s.info.path): (s.info, s.select) for s in sources}
     for group in groups:
         check_one_currency(run.db, group, selects)
@@ -287,15 +301,23 @@ def _write(
             )
             report.partitions.append(_result(group, status, report.reconciliation))
             if status == "written":
-                staged = tuple(
-                    f
-                    for s in sources
-                    for h in sorted(group.partition_hashes)
-                    for f in staged_files(s.staged, h)
-                )
+                staged = tuple(f for s in sources for f in _files_for(run, s, groups, group))
                 manifest = manifest_for(group, files, run.now, companions)
                 plans.append(PartitionPlan(manifest, staged))
         commit_partitions(lake, plans, progress=progress)
+
+
+def _files_for(run: _Run, source: _Source, groups: list[Group], group: Group) -> list[Path]:
+    """Return the staged files holding ``source``'s rows of ``group`` (splitting if needed)."""
+    name = str(source.info.path)
+    if name not in group.files:
+        return []
+    if source.split is None:
+        touched = [g for g in groups if name in g.files]
+        if len(touched) == 1:
+            return [source.staged]
+        source.split = split(run.db, source.staged, run.directory / f"{source.staged.stem}-split")
+    return [f for h in sorted(group.partition_hashes) for f in source.split.get(h, [])]
 
 
 def _reconcile(
@@ -304,7 +326,7 @@ def _reconcile(
     """Reconcile every source; return the (account, period) pairs that do not reconcile."""
     refused = set()
     for source in sources:
-        for row in reconcile(run.db, source.info, source.plan, groups):
+        for row in reconcile(source.info, source.plan, source.totals.result(), groups):
             report.reconciliation.append(row)
             if not row.ok:
                 refused.add((row.billing_account, row.billing_period))

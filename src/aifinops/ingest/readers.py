@@ -34,6 +34,30 @@ class Explanation:
 
 
 @dataclass(frozen=True)
+class GroupCheck:
+    """A condition on one billing account and period's raw rows that makes the input bad.
+
+    Evaluated with the reconciliation's totals (no pass of its own), e.g. "the Azure actual
+    and amortized files cover the same account and period".
+
+    Attributes:
+        column: the column to name in the error.
+        bad: SQL aggregate over the group's raw rows, true when the group is bad.
+        shown: SQL over one raw row of a bad group, shown to the user (e.g. its file and row).
+        message: the error; ``{value}`` is replaced by ``shown``.
+        expected: what a good input has.
+        fix: what to do.
+    """
+
+    column: str
+    bad: str
+    shown: str
+    message: str
+    expected: str
+    fix: str
+
+
+@dataclass(frozen=True)
 class Reconciliation:
     """How to compute a source's own total per billing account and period, from raw rows.
 
@@ -44,12 +68,17 @@ class Reconciliation:
             ``sum(CAST("lineItem/UnblendedCost" AS DECIMAL(38,18)))``.
         explanations: the known reasons the lake may differ; any difference they do not
             explain stops the partition from being committed.
+        group_checks: conditions on each account and period's rows that make the input bad.
+        scan: FROM-clause SQL of the raw rows to total, when cheaper than the plan's scan
+            (None: the plan's scan).
     """
 
     account: str
     period: str
     total: str
     explanations: tuple[Explanation, ...] = ()
+    group_checks: tuple[GroupCheck, ...] = ()
+    scan: str | None = None
 
 
 @dataclass
@@ -115,14 +144,18 @@ def _readers() -> dict[str, Reader]:
     from aifinops.ingest.aws_cur import AwsCurReader
     from aifinops.ingest.aws_cur2 import AwsCur2Reader
     from aifinops.ingest.azure_cost import AzureCostReader
+    from aifinops.ingest.azure_focus import AzureFocusReader
     from aifinops.ingest.focus_file import FocusReader
     from aifinops.ingest.gcp_billing import GcpBillingReader
+    from aifinops.ingest.gcp_focus import GcpFocusReader
 
     found: list[Reader] = [
         AwsCur2Reader(),
         AwsCurReader(),
         GcpBillingReader(),
+        AzureFocusReader(),
         AzureCostReader(),
+        GcpFocusReader(),
         FocusReader(),
     ]
     return {r.name: r for r in found}

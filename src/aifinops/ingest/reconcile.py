@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal, localcontext
+from typing import Any
 
+from aifinops.errors import BadInputError
 from aifinops.ingest.partitions import Group
-from aifinops.ingest.readers import ReadPlan
+from aifinops.ingest.readers import GroupCheck, ReadPlan
 from aifinops.ingest.scan import read
 from aifinops.ingest.sniff import SourceInfo
-from aifinops.lake.duck import DuckSession
+from aifinops.lake.duck import DuckSession, quote_literal
 
 _PRECISION = 80
 
@@ -61,43 +63,95 @@ class Reconciled:
         return "; ".join(parts)
 
 
-def reconcile(
+#: A source's own totals: (account, period) -> (total, amounts explained by each rule).
+SourceTotals = dict[tuple[str, str], tuple[Decimal, tuple[Decimal, ...]]]
+
+
+def source_totals(session: DuckSession, info: SourceInfo, plan: ReadPlan) -> SourceTotals | None:
+    """Return the source's own totals per billing account and period (None: not needed).
+
+    Runs on its own scan of the raw file, so it may run beside the staging write.
+
+    Raises:
+        BadInputError: when an account and period fails one of the reader's group checks.
+    """
+    spec = plan.reconciliation
+    if spec is None:
+        return None
+    amounts = "".join(f", {e.amount}" for e in spec.explanations)
+    flags = "".join(f", {g.bad}" for g in spec.group_checks)
+    rows = read(
+        session,
+        info,
+        f"SELECT {spec.account}, {spec.period}, {spec.total}{amounts}{flags} "
+        f"FROM {spec.scan or plan.scan} "
+        f"GROUP BY ALL ORDER BY ALL",
+    )
+    totals: SourceTotals = {}
+    for account, period, total, *rest in rows:
+        explained, failed = rest[: len(spec.explanations)], rest[len(spec.explanations) :]
+        for check, bad in zip(spec.group_checks, failed, strict=True):
+            if bad:
+                _raise_group(session, info, plan, check, (account, period))
+        totals[(str(account), str(period))] = (
+            Decimal(total or 0),
+            tuple(Decimal(v or 0) for v in explained),
+        )
+    return totals
+
+
+def _raise_group(
     session: DuckSession,
     info: SourceInfo,
     plan: ReadPlan,
+    check: GroupCheck,
+    group: tuple[Any, Any],
+) -> None:
+    spec = plan.reconciliation
+    assert spec is not None
+    found = read(
+        session,
+        info,
+        f"SELECT CAST({check.shown} AS VARCHAR) FROM {plan.scan} "
+        f"WHERE {spec.account} = {quote_literal(str(group[0]))} "
+        f"AND {spec.period} = {quote_literal(str(group[1]))} LIMIT 1",
+    )
+    raise BadInputError(
+        check.message.format(value=found[0][0] if found else f"{group[0]} {group[1]}"),
+        file=str(info.path),
+        column=check.column,
+        expected=check.expected,
+        fix=check.fix,
+    )
+
+
+def reconcile(
+    info: SourceInfo,
+    plan: ReadPlan,
+    totals: SourceTotals | None,
     groups: list[Group],
 ) -> list[Reconciled]:
-    """Return the reconciliation of one source against the staged rows it produced."""
+    """Return the reconciliation of one source's own ``totals`` against its staged rows."""
     name = str(info.path)
     lake = _lake_totals(groups, name)
-    spec = plan.reconciliation
-    if spec is None:
+    if plan.reconciliation is None or totals is None:
         return [
             Reconciled(name, account, period, billed, billed, effective)
             for (account, period), (billed, effective) in sorted(lake.items())
         ]
-    amounts = "".join(f", {e.amount}" for e in spec.explanations)
-    rows = read(
-        session,
-        info,
-        f"SELECT {spec.account}, {spec.period}, {spec.total}{amounts} FROM {plan.scan} "
-        f"GROUP BY ALL ORDER BY ALL",
-    )
+    rules = [e.rule for e in plan.reconciliation.explanations]
     found = []
-    for account, period, total, *explained in rows:
-        billed, effective = lake.get((str(account), str(period)), (Decimal(0), Decimal(0)))
+    for (account, period), (total, explained) in sorted(totals.items()):
+        billed, effective = lake.get((account, period), (Decimal(0), Decimal(0)))
         found.append(
             Reconciled(
                 name,
-                str(account),
-                str(period),
-                Decimal(total or 0),
+                account,
+                period,
+                total,
                 billed,
                 effective,
-                [
-                    (e.rule, Decimal(v or 0))
-                    for e, v in zip(spec.explanations, explained, strict=True)
-                ],
+                list(zip(rules, explained, strict=True)),
             )
         )
     return found

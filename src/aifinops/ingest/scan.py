@@ -17,7 +17,7 @@ from typing import Any
 from aifinops.errors import BadInputError
 from aifinops.ingest.sniff import SourceInfo
 from aifinops.lake.duck import DuckSession, QueryError, quote_ident, quote_literal
-from aifinops.lake.write import CHECK_COLUMN, PARTITION_COLUMN, partition_hash_sql, stage
+from aifinops.lake.write import stage
 
 
 def scan_sql(info: SourceInfo, *, json_columns: Mapping[str, str] | None = None) -> str:
@@ -28,7 +28,7 @@ def scan_sql(info: SourceInfo, *, json_columns: Mapping[str, str] | None = None)
         json_columns: for JSON files, the schema to read (top-level key -> DuckDB type);
             keys a record lacks read as NULL. Without it the schema is sampled.
     """
-    path = quote_literal(str(info.path))
+    path = quote_literal(str(info.read_path))  # a zip's unpacked CSV; info.path is recorded
     if info.kind == "parquet":
         return f"read_parquet({path})"
     if info.kind == "json":
@@ -71,35 +71,57 @@ def stage_source(
     *,
     select: str,
     checks: list[Check],
-    directory: Path,
+    target: Path,
     ingested_at: datetime,
     where: str | None = None,
 ) -> None:
-    """Read ``source`` once: write its rows to ``directory`` and check every row.
+    """Read ``source`` once: check every row and write the rows to the Parquet ``target``.
 
-    Each row is written with the index of the first check it fails (-1 for none), which
-    lands it in a directory of its own, so the one streaming pass tells whether any row is
-    bad. Only a failing check pays for a second scan that finds the first bad row.
+    The checks run inside the write's filter: a bad row raises there and stops the write,
+    so good files pay nothing for a verdict column. Only then is the first bad row looked
+    up, by a second scan (the error path alone pays for it).
 
     Raises:
         BadInputError: naming the file, 1-based data row, column, value, expectation and fix.
     """
-    verdict = " ".join(f"WHEN {c.condition} THEN {i}" for i, c in enumerate(checks))
-    failed_check = f"CASE {verdict} ELSE -1 END" if checks else "-1"
     stamp = quote_literal(ingested_at.isoformat())
     query = (
-        f"SELECT * REPLACE (CAST({stamp} AS TIMESTAMPTZ) AS x_IngestedAt), "
-        f"{partition_hash_sql()} AS {PARTITION_COLUMN} "
-        f"FROM (SELECT {select}, {failed_check} AS {CHECK_COLUMN} FROM {source}"
-        f"{f' WHERE {where}' if where else ''})"
+        f"SELECT * REPLACE (CAST({stamp} AS TIMESTAMPTZ) AS x_IngestedAt) "
+        f"FROM (SELECT {select} FROM {source}{_filter(checks, where)})"
     )
     try:
-        failed = stage(session, query, directory)
+        stage(session, query, target)
     except QueryError as exc:
-        raise bad_file(info, exc) from exc
-    if failed:
+        target.unlink(missing_ok=True)
+        if _CHECK_FAILED not in str(exc):
+            raise bad_file(info, exc) from exc
         filtered = f"(SELECT * FROM {source} WHERE {where})" if where else source
-        _raise_first(session, info, filtered, checks[failed[0]])
+        _raise_first(session, info, filtered, _first_failed(session, info, filtered, checks))
+
+
+#: Marker of the error a failed check raises inside the staging write.
+_CHECK_FAILED = "aifinops: row check failed"
+
+
+def _filter(checks: list[Check], where: str | None) -> str:
+    """Return the WHERE clause that keeps ``where``'s rows and raises on a bad one."""
+    # NOTE: one CASE, not ``where AND check``: DuckDB may reorder conjuncts, and a check
+    # must never fire on a row the reader drops (e.g. AWS Savings Plan negation lines).
+    branches = "".join(
+        f" WHEN {c.condition} THEN error({quote_literal(_CHECK_FAILED)})" for c in checks
+    )
+    if where:
+        branches = f" WHEN ({where}) IS NOT TRUE THEN false" + branches
+    return f" WHERE CASE{branches} ELSE true END" if branches else ""
+
+
+def _first_failed(
+    session: DuckSession, info: SourceInfo, source: str, checks: list[Check]
+) -> Check:
+    """Return the first check (in the reader's order) that some row of ``source`` fails."""
+    flags = ", ".join(f"coalesce(bool_or({c.condition}), false)" for c in checks)
+    found = read(session, info, f"SELECT {flags} FROM {source}")[0]
+    return next(c for c, failed in zip(checks, found, strict=True) if failed)
 
 
 def _raise_first(session: DuckSession, info: SourceInfo, source: str, check: Check) -> None:

@@ -7,10 +7,11 @@ import gzip
 import io
 import json
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from aifinops.errors import BadInputError
+from aifinops.ingest.archives import is_zip, unpack_single_csv
 
 _CSV_SUFFIXES = (".csv", ".csv.gz", ".txt", ".txt.gz")
 _JSON_SUFFIXES = tuple(
@@ -30,15 +31,28 @@ class SourceInfo:
     # Arrow type names for Parquet; "string" for CSV; for JSON the first record's value
     # kinds ("object", "array", "string", "number", "boolean", "null").
     column_types: tuple[str, ...]
+    # The unpacked copy actually read when ``path`` is a zip archive; ``path`` (the archive)
+    # stays what is recorded, hashed and named in errors.
+    unpacked: Path | None = None
 
     @property
     def name(self) -> str:
         """Return the file's name (no directories)."""
         return self.path.name
 
+    @property
+    def read_path(self) -> Path:
+        """Return the file a scan reads: the unpacked copy of a zip, else ``path``."""
+        return self.unpacked or self.path
 
-def sniff(path: Path) -> SourceInfo:
+
+def sniff(path: Path, *, unpack_to: Path | None = None) -> SourceInfo:
     """Return the kind and columns of ``path``.
+
+    Args:
+        path: the file.
+        unpack_to: where a zip archive's CSV is unpacked (the ingest run's staging area);
+            without it a zip is refused.
 
     Raises:
         BadInputError: when the file is missing, empty, not CSV/Parquet, or visibly broken.
@@ -52,6 +66,8 @@ def sniff(path: Path) -> SourceInfo:
             fix="check the path; a folder is read file by file.",
         )
     lower = path.name.lower()
+    if is_zip(path):
+        return _sniff_zip(path, unpack_to)
     if lower.endswith(".parquet") or _is_parquet(path):
         return _sniff_parquet(path)
     if lower.endswith(_JSON_SUFFIXES):
@@ -64,6 +80,30 @@ def sniff(path: Path) -> SourceInfo:
         expected="a cost export as .csv, .csv.gz, .jsonl or .parquet",
         fix="export the cost data as CSV, JSONL or Parquet; see docs/ingest.md.",
     )
+
+
+def _sniff_zip(path: Path, unpack_to: Path | None) -> SourceInfo:
+    """Return the unpacked CSV's header, recorded under the archive's own path."""
+    if unpack_to is None:
+        raise BadInputError(
+            "a zip archive is only unpacked by `aifinops ingest`",
+            file=str(path),
+            expected="a CSV, CSV.gz or Parquet file",
+            fix="ingest it with `aifinops ingest`, or unzip it first.",
+        )
+    unpacked, member = unpack_single_csv(path, unpack_to)
+    try:
+        info = _sniff_csv(unpacked, compression=None)
+    except BadInputError as exc:  # name the archive, not the staging copy
+        raise BadInputError(
+            f"{exc.message} (in the zip's member {member})",
+            file=str(path),
+            row=exc.row,
+            column=exc.column,
+            expected=exc.expected,
+            fix=exc.fix,
+        ) from exc
+    return replace(info, path=path, unpacked=unpacked)
 
 
 def _is_parquet(path: Path) -> bool:

@@ -62,6 +62,12 @@ class DuckSession:
         """Run a query and return its rows as Python tuples."""
         return self._run(sql, params).fetchall()
 
+    def cursor(self) -> DuckSession:
+        """Return a second connection to the same database, for a query in another thread."""
+        twin = DuckSession.__new__(DuckSession)
+        twin._con = self._con.cursor()
+        return twin
+
     def register(self, name: str, table: pa.Table) -> None:
         """Expose an Arrow table to SQL under ``name``."""
         self._con.register(name, table)
