@@ -15,8 +15,9 @@ Inputs, all made here:
 Contenders, each in its own process so peak RSS is its own, on the same files in one run:
 
 * ``aifinops ingest`` (detect, convert, check every row, reconcile, partition, commit);
-* ``duckdb projection``: ``COPY (SELECT <the same columns> FROM read_csv/parquet/json) TO
-  Parquet`` — no checks, no mapping: the floor for moving these bytes;
+* ``duckdb projection``: ``COPY (SELECT * FROM read_csv(all_varchar)/read_parquet/read_json)
+  TO Parquet`` — every column of the file as it is, no checks, no mapping: the floor for
+  moving these bytes;
 * ``focus-converter`` 1.0.0 (legacy CUR only), installed into its own virtual environment
   (``pip install focus-converter 'multimethod<1.11' 'click<8.2'``) under ``--work``.
 

@@ -109,7 +109,8 @@ def _reconcile(plan: ReadPlan, lake_rows: list[Row]) -> dict[tuple[str, str], De
     amounts = ", ".join(f"COALESCE({e.amount}, 0)" for e in rec.explanations)
     with DuckSession() as db:
         rows = db.rows(
-            f"SELECT {rec.account}, {rec.period}, {rec.total}, {amounts} FROM {plan.scan} "
+            f"SELECT {rec.account}, {rec.period}, {rec.total}, {amounts} "
+            f"FROM {rec.scan or plan.scan} "
             "GROUP BY ALL"
         )
     lake: Counter[tuple[str, str]] = Counter()

@@ -98,7 +98,7 @@ def build_plan(
     aws_common.with_parts("", cols)
     select = select_list(focus_values(cols, source=source))
     row_checks = checks(cols, headers)
-    reconciliation = aws_common.reconciliation(cols)
+    reconciliation = aws_common.reconciliation(lay, scan_sql(info))
     return ReadPlan(
         format_name=format_name,
         version=version,

@@ -40,7 +40,17 @@ def to_decimal(raw: str) -> str:
     """
     # Fast path first: a plain number casts directly; only the rest pays for the regexes
     # (DuckDB evaluates COALESCE arguments only for rows still NULL).
-    plain = f"TRY_CAST(CAST({raw} AS VARCHAR) AS {DECIMAL_SQL})"
+    value = f"CAST({raw} AS VARCHAR)"
+    # NOTE: DuckDB parses text into DECIMAL(38,18) (a 128-bit integer) ~25x slower than into
+    # DECIMAL(18,9) (64-bit): 0.52 s vs 0.02 s per 300k CUR values. Values with at most 9
+    # fraction digits and no exponent take the 64-bit parse and widen exactly; an overflow
+    # there gives NULL and falls through to the full parse, so no value is ever rounded.
+    short = (
+        f"(CASE WHEN strpos({value}, 'e') = 0 AND strpos({value}, 'E') = 0 "
+        f"AND length({value}) - strpos({value}, '.') <= 9 "
+        f"THEN CAST(TRY_CAST({value} AS DECIMAL(18,9)) AS {DECIMAL_SQL}) END)"
+    )
+    plain = f"COALESCE({short}, {_exponent(value)}, TRY_CAST({value} AS {DECIMAL_SQL}))"
     text = f"trim({clean_text(raw)})"
     unformatted = (
         f"(CASE WHEN regexp_matches({text}, '{_THOUSANDS}') "
@@ -48,6 +58,31 @@ def to_decimal(raw: str) -> str:
         f"ELSE regexp_replace({text}, '^(-?)\\$', '\\1') END)"
     )
     return f"COALESCE({plain}, TRY_CAST({unformatted} AS {DECIMAL_SQL}))"
+
+
+_POWERS_OF_TEN = "[" + ", ".join(f"CAST('{10**i}' AS HUGEINT)" for i in range(19)) + "]"
+
+
+def _exponent(value: str) -> str:
+    """Return SQL reading ``1.81E-8``-style text exactly, or NULL to leave it to the full parse.
+
+    NOTE: DuckDB parses exponent notation into DECIMAL(38,18) very slowly (1.7 µs a value;
+    AWS writes most tiny prices so). Here the mantissa's digits are a BIGINT, shifted by a
+    power of ten to 18 decimals: exact, and 10x faster. Mantissas over 18 digits or
+    exponents that would need rounding give NULL, and the full parse decides.
+    """
+    at = f"strpos(upper({value}), 'E')"
+    mantissa = f"substr({value}, 1, {at} - 1)"
+    power = f"TRY_CAST(substr({value}, {at} + 1) AS INTEGER)"
+    point = f"strpos({mantissa}, '.')"
+    fraction = f"(CASE WHEN {point} > 0 THEN length({mantissa}) - {point} ELSE 0 END)"
+    shift = f"(18 + {power} - {fraction})"
+    digits = f"TRY_CAST(replace({mantissa}, '.', '') AS BIGINT)"
+    return (
+        f"(CASE WHEN {at} > 0 AND {shift} BETWEEN 0 AND 18 THEN "
+        f"CAST(CAST({digits} * {_POWERS_OF_TEN}[{shift} + 1] AS DECIMAL(38,0)) "
+        f"* CAST('1e-18' AS DECIMAL(19,18)) AS {DECIMAL_SQL}) END)"
+    )
 
 
 def to_timestamp(raw: str) -> str:

@@ -32,7 +32,10 @@ _PARQUET = "FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE 122880"
 
 
 def partition_hash_sql() -> str:
-    """Return SQL of the partition hash of a lake-schema row (provider, account, month)."""
+    """Return SQL of the partition hash of a lake-schema row (provider, account, month).
+
+    ``ingest.partitions`` computes the same hash per group; keep the two in step.
+    """
     return (
         "md5(concat_ws(chr(31), ProviderName, BillingAccountId, "
         "strftime(BillingPeriodStart, '%Y-%m')))"
