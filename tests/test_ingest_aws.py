@@ -399,3 +399,37 @@ def test_truncated_cur_csv_gz_is_refused(tmp_path: Path, tmp_lake: Lake) -> None
         ingest([cut], tmp_lake)
     assert err.value.file == str(cut)
     assert "gzip" in err.value.describe().lower()
+
+
+def test_bad_row_is_named_by_its_line_after_dropped_and_split_lines(
+    shared_data: Path, tmp_path: Path, tmp_lake: Lake
+) -> None:
+    # Lines 1 and 3 are Savings Plan negations (dropped), line 2 a fee line with an unused
+    # part (read as two rows); the bad cost on line 5 must still be reported as line 5.
+    sample = shared_data / "samples" / "aws" / "legacy_cur_sample-anonymous-aws-export-dataset.csv"
+    with open(sample, newline="") as fh:
+        reader = csv.DictReader(fh)
+        header, rows = list(reader.fieldnames or []), [next(reader) for _ in range(6)]
+    rows[0]["lineItem/LineItemType"] = "SavingsPlanNegation"
+    rows[2]["lineItem/LineItemType"] = "SavingsPlanNegation"
+    rows[1].update(
+        {
+            "lineItem/LineItemType": "SavingsPlanRecurringFee",
+            "savingsPlan/TotalCommitmentToDate": "10",
+            "savingsPlan/UsedCommitment": "4",
+            "savingsPlan/SavingsPlanARN": "arn:aws:savingsplans::1:savingsplan/x",
+        }
+    )
+    rows[4]["lineItem/UnblendedCost"] = "twelve"
+    path = tmp_path / "cur.csv"
+    with open(path, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=header)
+        writer.writeheader()
+        writer.writerows(rows)
+
+    with pytest.raises(BadInputError) as caught:
+        ingest([path], tmp_lake)
+
+    assert caught.value.row == 5
+    assert caught.value.column is not None and "UnblendedCost" in caught.value.column
+    assert "twelve" in str(caught.value)

@@ -138,15 +138,70 @@ def test_invoice_months_are_pacific_time(pacific: list[dict[str, Any]]) -> None:
     ]
 
 
-def test_billed_cost_is_net_of_credits_and_credits_stay_visible(
+#: The columns a Credit row shares with its export row's usage row.
+SHARED = (
+    "BillingAccountId BillingAccountType BillingCurrency BillingPeriodStart BillingPeriodEnd "
+    "ChargePeriodStart ChargePeriodEnd ProviderName PublisherName InvoiceIssuerName "
+    "ServiceName ServiceCategory ServiceSubcategory SubAccountId SubAccountName SubAccountType "
+    "RegionId RegionName AvailabilityZone ResourceId ResourceName ResourceType Tags ChargeClass"
+).split()
+#: The columns a Credit row leaves empty: it has no price, quantity, SKU or commitment.
+EMPTY_ON_CREDIT = (
+    "ConsumedQuantity ConsumedUnit ContractedUnitPrice ListUnitPrice PricingCategory "
+    "PricingQuantity PricingUnit SkuId SkuMeter SkuPriceDetails SkuPriceId "
+    "CommitmentDiscountId CommitmentDiscountCategory CommitmentDiscountName "
+    "CommitmentDiscountType CommitmentDiscountStatus CommitmentDiscountQuantity "
+    "CommitmentDiscountUnit CapacityReservationId CapacityReservationStatus"
+).split()
+
+
+def test_discounts_stay_on_the_row_and_promotions_become_credit_rows(
     pacific: list[dict[str, Any]],
 ) -> None:
-    promo = next(r for r in pacific if r["ChargePeriodStart"] == utc(2026, 2, 10, 10))
-    assert promo["BilledCost"] == promo["EffectiveCost"] == Decimal("0.25")
-    assert promo["ListCost"] == promo["ContractedCost"] == Decimal("0.35")
-    extras = json.loads(promo["x_SourceExtras"])
-    assert extras["credits"][0]["type"] == "PROMOTION"
+    # The T4 hour of 2026-02-10 10:00Z: cost 0.35, SUD -0.05, free trial (PROMOTION) -0.1.
+    hour = [r for r in pacific if r["ChargePeriodStart"] == utc(2026, 2, 10, 10)]
+    usage = next(r for r in hour if r["ChargeCategory"] == "Usage")
+    assert usage["BilledCost"] == usage["EffectiveCost"] == Decimal("0.3")
+    assert usage["ListCost"] == usage["ContractedCost"] == Decimal("0.35")
+    assert [c["id"] for c in json.loads(usage["x_SourceExtras"])["credits"]] == ["sud-1"]
+    (credit,) = [r for r in hour if r["ChargeCategory"] == "Credit"]
+    assert len(hour) == 2
+    for column in ("BilledCost", "EffectiveCost", "ListCost", "ContractedCost"):
+        assert credit[column] == Decimal("-0.1"), column
+    assert (credit["ChargeDescription"], credit["ChargeFrequency"]) == (
+        "Free trial credit",
+        "One-Time",
+    )
+    assert {c: credit[c] for c in SHARED} == {c: usage[c] for c in SHARED}
+    assert {c: credit[c] for c in EMPTY_ON_CREDIT} == dict.fromkeys(EMPTY_ON_CREDIT)
+    extras = json.loads(credit["x_SourceExtras"])
+    assert [(c["id"], c["type"]) for c in extras["credits"]] == [("promo-1", "PROMOTION")]
     assert Decimal(extras["credits"][0]["amount"]) == Decimal("-0.1")
+    assert [r["ChargeCategory"] for r in pacific].count("Credit") == 1
+
+
+def test_promotions_of_one_row_give_one_credit_row(tmp_path: Path) -> None:
+    records = lines()
+    records[0]["credits"] = [
+        {"name": "Trial", "amount": -0.2, "full_name": None, "id": "p-1", "type": "PROMOTION"},
+        {"name": "Startup", "amount": -0.05, "full_name": "Startup program credit",
+         "id": "p-2", "type": "PROMOTION"},
+        {"name": "New kind", "amount": -0.01, "full_name": None, "id": "x-1", "type": "NEW"},
+    ]  # fmt: skip
+    lake = Lake.open(tmp_path / "lake")
+    report = ingest([write_jsonl(tmp_path / "promos.jsonl", records)], lake)
+    rows = [r for r in lake_rows(lake) if r["ChargePeriodStart"] == utc(2026, 3, 1, 2)]
+    by_category = {r["ChargeCategory"]: r for r in rows}
+    assert len(rows) == len(by_category) == 2
+    # An unknown credit type is netted like a discount; the promotions leave the row.
+    assert by_category["Usage"]["BilledCost"] == Decimal("0.34")
+    credit = by_category["Credit"]
+    assert (credit["BilledCost"], credit["ChargeDescription"]) == (
+        Decimal("-0.25"),
+        "Trial; Startup program credit",
+    )
+    assert [c["id"] for c in json.loads(credit["x_SourceExtras"])["credits"]] == ["p-1", "p-2"]
+    assert all(r.ok and r.difference == 0 for r in report.reconciliation)
 
 
 def test_spend_cud_tax_and_correction(pacific: list[dict[str, Any]]) -> None:
@@ -196,8 +251,18 @@ def test_pacific_export_reconciles_and_passes_our_validator(tmp_path: Path) -> N
     lake = Lake.open(tmp_path / "lake")
     report = ingest([PACIFIC], lake)
     assert {r.billing_period for r in report.reconciliation} == {"2026-02", "2026-07"}
-    assert all(r.ok for r in report.reconciliation)
+    assert all(r.ok and r.difference == 0 for r in report.reconciliation)
     assert {f.version for f in report.files} == {"standard"}
+    # The Credit row leaves the file's total as Google bills it: Σ(cost + Σ every credit).
+    billed = sum(
+        (
+            Decimal(str(r["cost"])) + sum((Decimal(str(c["amount"])) for c in r["credits"]), 0)
+            for r in lines()
+        ),
+        Decimal(0),
+    )
+    assert sum((r.source_total for r in report.reconciliation), Decimal(0)) == billed
+    assert sum((r["BilledCost"] for r in lake_rows(lake)), Decimal(0)) == billed
     engine = connect(lake)
     result = validate(engine.costs(), execute=engine.execute)
     assert result.ok, result.to_rows()
@@ -236,6 +301,7 @@ def test_other_kinds_read_like_jsonl(
     ingest([path], lake)
     got = sorted(lake_rows(lake), key=lambda r: str(r["ChargePeriodStart"]))
     assert [parsed(r) for r in got] == [parsed(r) for r in pacific]
+    assert [r["ChargeCategory"] for r in got].count("Credit") == 1
 
 
 # -- bad input ------------------------------------------------------------------------------
@@ -252,7 +318,7 @@ def write_jsonl(path: Path, records: list[dict[str, Any]]) -> Path:
 
 def test_non_numeric_cost_names_the_row(tmp_path: Path) -> None:
     records = lines()
-    records[2]["cost"] = "12,5 EUR"
+    records[2]["cost"] = "12,5 EUR"  # after the row with a promotion credit (row 2)
     path = write_jsonl(tmp_path / "bad-cost.jsonl", records)
     with pytest.raises(BadInputError) as info:
         ingest([path], Lake.open(tmp_path / "lake"))

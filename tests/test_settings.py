@@ -63,7 +63,7 @@ def test_config_must_be_a_mapping(tmp_path: Path) -> None:
 def test_ingest_memory_from_env_and_checked(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    assert load_settings().ingest_memory == "1GB"
+    assert load_settings().ingest_memory == "700MB"
     monkeypatch.setenv("AIFINOPS_INGEST_MEMORY", "4GB")
     assert load_settings().ingest_memory == "4GB"
     (tmp_path / "aifinops.yaml").write_text("ingest_memory: lots\n")

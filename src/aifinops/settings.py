@@ -37,10 +37,10 @@ class Settings(BaseModel):
         default="duckdb", description="Engine that runs analyses: duckdb or pyspark."
     )
     ingest_memory: str = Field(
-        default="1GB",
+        default="700MB",
         pattern=r"^[0-9]+(\.[0-9]+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$",
-        description="Memory DuckDB may use while ingesting (e.g. 1GB, 4GB); beyond it, rows "
-        "spill to the lake's staging area. More memory ingests large files faster.",
+        description="Memory DuckDB may use while ingesting (e.g. 700MB, 4GB); beyond it, rows "
+        "spill to the lake's staging area. The default keeps the whole process under 1 GB.",
     )
 
 

@@ -108,6 +108,7 @@ def build_plan(
         where=f"NOT {negations}",
         notes=["Savings Plan negation lines dropped: covered usage is billed at 0 instead"],
         reconciliation=reconciliation,
+        line=f"{aws_common.PART} = 0",
     )
 
 

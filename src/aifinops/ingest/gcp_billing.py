@@ -5,7 +5,8 @@ The export is one BigQuery table with nested and repeated fields; it reaches us 
 export nested fields to CSV, so a CSV copy comes from a query: we read CSV whose RECORD and
 REPEATED columns hold JSON text (``TO_JSON_STRING(service) AS service``, as the console's
 "save results" does). Every kind is scanned into the same struct-typed columns, and one SQL
-projection turns a row into one FOCUS 1.2 row (see docs/ingest-gcp.md for every rule).
+projection turns a row into one FOCUS 1.2 row, plus a ``Credit`` row for its promotion credits
+(gcp_credits; see docs/ingest-gcp.md for every rule).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from aifinops.errors import BadInputError
 from aifinops.focus import lake_schema
-from aifinops.ingest import convert
+from aifinops.ingest import convert, gcp_credits
 from aifinops.ingest.focus_file import _sql_type
 from aifinops.ingest.scan import Check, scan_sql
 from aifinops.ingest.sniff import SourceInfo
@@ -94,13 +95,17 @@ class _Row:
     """SQL of the values one export row is built from (over the normalised scan)."""
 
     cost = _money("cost")
-    credits = f"COALESCE(list_sum(list_transform(credits, lambda c: {_money('c.amount')})), 0)"
+    # NOTE: promotion credits are not netted into the row: they get their own Credit row
+    # (gcp_credits), so Σ BilledCost over both rows is still cost + Σ every credit.
+    netted = gcp_credits.total(gcp_credits.netted())
     cud = f"list_filter(credits, lambda c: c.type IN {_CUD_TYPES})[1]"
-    other_credits = (
-        f"COALESCE(list_sum(list_transform(list_filter(credits, lambda c: c.type IS NULL "
-        f"OR c.type NOT IN {_CUD_TYPES}), lambda c: {_money('c.amount')})), 0)"
+    other_credits = gcp_credits.total(
+        f"list_filter({gcp_credits.netted()}, lambda c: c.type IS NULL "
+        f"OR c.type NOT IN {_CUD_TYPES})"
     )
-    billed = f"({cost} + {credits})"
+    billed = f"({cost} + {netted})"
+    #: What Google bills for the export row: cost + Σ every credit (the source total).
+    invoiced = f"({cost} + {gcp_credits.total('credits')})"
     quantity = _money("usage.amount_in_pricing_units")
     price = _money("price.effective_price")
     tax = "(cost_type = 'tax')"
@@ -135,17 +140,22 @@ def _period() -> tuple[str, str]:
     return bounds[0], bounds[1]
 
 
-def month_mode_scan(scan: str) -> str:
-    """Return ``scan`` with ``__utc_months``: whether the file bills UTC months (see _period).
+def month_mode_scan(scan: str, bad_row: str = "false") -> str:
+    """Return ``scan`` with two file-level flags.
+
+    ``__utc_months`` says whether the file bills UTC months (see _period); ``__file_ok``
+    whether no row is bad (``bad_row`` false on every row; see gcp_credits.file_ok).
 
     NOTE: one aggregate over the file, joined once; inlined in each expression it ran as a
     full scan of the file per use.
     """
     start = _Row.start
     pacific_start = f"timezone('{PACIFIC}', CAST(date_trunc('month', {start}) AS TIMESTAMP))"
+    early = f"cost_type = 'regular' AND {start} < {pacific_start}"
     mode = (
-        f"SELECT COALESCE(bool_and(invoice.month = strftime({start}, '%Y%m')), false) "
-        f"AS __utc_months FROM {scan} WHERE cost_type = 'regular' AND {start} < {pacific_start}"
+        f"SELECT COALESCE(bool_and(invoice.month = strftime({start}, '%Y%m')) "
+        f"FILTER (WHERE {early}), false) AS __utc_months, {gcp_credits.file_ok(bad_row)} "
+        f"FROM {scan}"
     )
     return f"(SELECT * FROM {scan} CROSS JOIN ({mode}))"
 
@@ -308,11 +318,17 @@ def expressions(info: SourceInfo, scan: str, fallbacks: Mapping[str, str]) -> di
         "x_SourceFormat": quote_literal(f"gcp-billing-{info.kind}"),
         "x_SourceVersion": quote_literal(version(info)),
         "x_SourceFile": quote_literal(str(info.path)),
-        "x_SourceExtras": "CAST(json_object('cost_type', cost_type, 'credits', credits, "
-        "'project', project, 'service_id', service.id, 'invoice_month', invoice.month, "
-        "'currency_conversion_rate', currency_conversion_rate, 'adjustment_info', "
-        "adjustment_info, 'export_time', export_time) AS VARCHAR)",
+        "x_SourceExtras": _EXTRAS.format(credits=gcp_credits.netted()),
     }
+
+
+#: x_SourceExtras over a row's credits list ``{credits}``: the credits counted on the row.
+_EXTRAS = (
+    "CAST(json_object('cost_type', cost_type, 'credits', {credits}, "
+    "'project', project, 'service_id', service.id, 'invoice_month', invoice.month, "
+    "'currency_conversion_rate', currency_conversion_rate, 'adjustment_info', "
+    "adjustment_info, 'export_time', export_time) AS VARCHAR)"
+)
 
 
 def version(info: SourceInfo) -> str:
@@ -338,12 +354,21 @@ def normalised_scan(info: SourceInfo) -> str:
 
 
 def projection(info: SourceInfo, scan: str, fallbacks: Mapping[str, str]) -> str:
-    """Return the SELECT list yielding exactly the lake schema from the normalised scan."""
-    exprs = expressions(info, scan, fallbacks)
+    """Return the SELECT list yielding the lake schema from the scan with parts.
+
+    Part 0 of an export row is its usage (or tax, purchase, …) row; part 1 its Credit row.
+    """
+    credit = gcp_credits.credit_row(_EXTRAS)
+    exprs = gcp_credits.split(expressions(info, scan, fallbacks), credit)
     return ",\n  ".join(
         f"CAST({exprs.get(f.name, 'NULL')} AS {_sql_type(str(f.type))}) AS {quote_ident(f.name)}"
         for f in lake_schema()
     )
+
+
+def bad_row(found: Sequence[Check]) -> str:
+    """Return SQL true on an export row that fails one of ``found``."""
+    return " OR ".join(f"COALESCE({c.condition}, false)" for c in found) or "false"
 
 
 def checks() -> list[Check]:
@@ -420,7 +445,7 @@ def reconciliation(scan: str) -> Reconciliation:
     return Reconciliation(
         account="CAST(billing_account_id AS VARCHAR)",
         period="substr(invoice.month, 1, 4) || '-' || substr(invoice.month, 5, 2)",
-        total=f"sum({_Row.billed})",
+        total=f"sum({_Row.invoiced})",
         scan=scan,
     )
 
@@ -465,6 +490,7 @@ class GcpBillingReader:
                 "docs/ingest-gcp.md.",
             )
         scan = normalised_scan(info)
+        found = checks()
         notes = (
             []
             if "BillingAccountName" in fallbacks
@@ -473,9 +499,9 @@ class GcpBillingReader:
         return ReadPlan(
             format_name=f"gcp-billing-{info.kind}",
             version=version(info),
-            scan=month_mode_scan(scan),
+            scan=gcp_credits.with_parts(month_mode_scan(scan, bad_row(found))),
             select=projection(info, scan, fallbacks),
-            checks=checks(),
+            checks=found,
             notes=notes,
             reconciliation=reconciliation(scan),
         )

@@ -98,6 +98,9 @@ class ReadPlan:
             ΣBilledCost is the source's own BilledCost, as for FOCUS files).
         sources: other files this plan reads besides the main one (e.g. an Azure actual-cost
             file read with its amortized twin); they are recorded in the manifest.
+        line: SQL true on the scan rows that are lines of the file (None: all are), for a
+            scan that emits a second row for some lines (AWS fee lines with an unused part);
+            errors then name the file's own line.
     """
 
     format_name: str
@@ -109,6 +112,7 @@ class ReadPlan:
     notes: list[str] = field(default_factory=list)
     reconciliation: Reconciliation | None = None
     sources: list[SourceInfo] = field(default_factory=list)
+    line: str | None = None
 
 
 class Reader(Protocol):

@@ -74,8 +74,12 @@ def stage_source(
     target: Path,
     ingested_at: datetime,
     where: str | None = None,
+    line: str | None = None,
 ) -> None:
     """Read ``source`` once: check every row and write the rows to the Parquet ``target``.
+
+    ``line`` is SQL true on the scan rows that are lines of the file (a reader that emits a
+    second row for some lines marks the copies false), so errors name the file's own line.
 
     The checks run inside the write's filter: a bad row raises there and stops the write,
     so good files pay nothing for a verdict column. Only then is the first bad row looked
@@ -96,7 +100,8 @@ def stage_source(
         if _CHECK_FAILED not in str(exc):
             raise bad_file(info, exc) from exc
         filtered = f"(SELECT * FROM {source} WHERE {where})" if where else source
-        _raise_first(session, info, filtered, _first_failed(session, info, filtered, checks))
+        check = _first_failed(session, info, filtered, checks)
+        _raise_first(session, info, source, check, where=where, line=line)
 
 
 #: Marker of the error a failed check raises inside the staging write.
@@ -124,12 +129,29 @@ def _first_failed(
     return next(c for c, failed in zip(checks, found, strict=True) if failed)
 
 
-def _raise_first(session: DuckSession, info: SourceInfo, source: str, check: Check) -> None:
+def _raise_first(
+    session: DuckSession,
+    info: SourceInfo,
+    source: str,
+    check: Check,
+    *,
+    where: str | None,
+    line: str | None,
+) -> None:
+    # NOTE: rows are numbered before the reader's filter, and only rows that are lines of
+    # the file count: dropped lines (AWS negation lines) and a reader's extra rows once
+    # shifted the row named in the error.
+    keep = f"({where}) IS TRUE" if where else "true"
+    numbered = (
+        f"(SELECT row_number() OVER () AS rn, {line or 'true'} AS is_line, {keep} AS keep, "
+        f"{check.condition} AS bad, CAST({check.shown} AS VARCHAR) AS shown FROM {source})"
+    )
     found = read(
         session,
         info,
-        f"SELECT rn, shown FROM (SELECT row_number() OVER () AS rn, {check.condition} AS bad, "
-        f"CAST({check.shown} AS VARCHAR) AS shown FROM {source}) WHERE bad ORDER BY rn LIMIT 1",
+        f"WITH t AS MATERIALIZED (SELECT rn, is_line, keep AND bad AS hit, shown FROM {numbered}), "
+        "first AS (SELECT rn, shown FROM t WHERE hit ORDER BY rn LIMIT 1) "
+        "SELECT (SELECT count(*) FROM t WHERE is_line AND t.rn <= first.rn), shown FROM first",
     )
     row, shown = found[0] if found else (None, None)
     message = check.message.format(value=shown)
