@@ -97,7 +97,7 @@ class _Row:
     cost = _money("cost")
     # NOTE: promotion credits are not netted into the row: they get their own Credit row
     # (gcp_credits), so Σ BilledCost over both rows is still cost + Σ every credit.
-    netted = gcp_credits.total(gcp_credits.netted())
+    netted = gcp_credits.NETTED
     cud = f"list_filter(credits, lambda c: c.type IN {_CUD_TYPES})[1]"
     other_credits = gcp_credits.total(
         f"list_filter({gcp_credits.netted()}, lambda c: c.type IS NULL "
@@ -140,22 +140,17 @@ def _period() -> tuple[str, str]:
     return bounds[0], bounds[1]
 
 
-def month_mode_scan(scan: str, bad_row: str = "false") -> str:
-    """Return ``scan`` with two file-level flags.
-
-    ``__utc_months`` says whether the file bills UTC months (see _period); ``__file_ok``
-    whether no row is bad (``bad_row`` false on every row; see gcp_credits.file_ok).
+def month_mode_scan(scan: str) -> str:
+    """Return ``scan`` with ``__utc_months``: whether the file bills UTC months (see _period).
 
     NOTE: one aggregate over the file, joined once; inlined in each expression it ran as a
     full scan of the file per use.
     """
     start = _Row.start
     pacific_start = f"timezone('{PACIFIC}', CAST(date_trunc('month', {start}) AS TIMESTAMP))"
-    early = f"cost_type = 'regular' AND {start} < {pacific_start}"
     mode = (
-        f"SELECT COALESCE(bool_and(invoice.month = strftime({start}, '%Y%m')) "
-        f"FILTER (WHERE {early}), false) AS __utc_months, {gcp_credits.file_ok(bad_row)} "
-        f"FROM {scan}"
+        f"SELECT COALESCE(bool_and(invoice.month = strftime({start}, '%Y%m')), false) "
+        f"AS __utc_months FROM {scan} WHERE cost_type = 'regular' AND {start} < {pacific_start}"
     )
     return f"(SELECT * FROM {scan} CROSS JOIN ({mode}))"
 
@@ -366,11 +361,6 @@ def projection(info: SourceInfo, scan: str, fallbacks: Mapping[str, str]) -> str
     )
 
 
-def bad_row(found: Sequence[Check]) -> str:
-    """Return SQL true on an export row that fails one of ``found``."""
-    return " OR ".join(f"COALESCE({c.condition}, false)" for c in found) or "false"
-
-
 def checks() -> list[Check]:
     """Return the row checks that make an export bad input."""
     r = _Row
@@ -499,9 +489,10 @@ class GcpBillingReader:
         return ReadPlan(
             format_name=f"gcp-billing-{info.kind}",
             version=version(info),
-            scan=gcp_credits.with_parts(month_mode_scan(scan, bad_row(found))),
+            scan=gcp_credits.with_parts(month_mode_scan(scan)),
             select=projection(info, scan, fallbacks),
             checks=found,
             notes=notes,
             reconciliation=reconciliation(scan),
+            line=gcp_credits.LINE,
         )

@@ -22,8 +22,6 @@ PART = "_gcp_part"
 IS_CREDIT_ROW = f"({PART} = 1)"
 #: Credit types that become ``Credit`` rows; every other type is netted into the row.
 PROMOTION = "'PROMOTION'"
-#: File-level flag (see :func:`file_ok`): the file has no bad row.
-FILE_OK = "__file_ok"
 
 
 def promotions(credits: str = "credits") -> str:
@@ -43,21 +41,28 @@ def total(credit_list: str) -> str:
     return f"COALESCE(list_sum(list_transform({credit_list}, lambda c: {amount})), 0)"
 
 
-def file_ok(bad_row: str) -> str:
-    """Return the aggregate SQL of :data:`FILE_OK`, given SQL true on a bad export row.
+#: SQL true on the scan rows that are lines of the export (not a copy): ReadPlan.line, so a
+#: bad-input error still names the export's own line.
+LINE = f"({PART} = 0)"
 
-    NOTE: the pipeline names a bad row by counting the scan's rows, so a copied row would
-    shift every later row number. Rows are only copied in a file with no bad row; a bad
-    file still fails its checks, on the uncopied rows.
-    """
-    return f"NOT COALESCE(bool_or({bad_row}), false) AS {FILE_OK}"
+
+#: Σ of the credits netted into the usage row, computed once per row by :func:`with_parts`.
+NETTED = "__gcp_netted"
+#: Σ of the row's promotion credits (its Credit row's amount), computed once per row.
+PROMOTED = "__gcp_promoted"
 
 
 def with_parts(scan: str) -> str:
-    """Return ``scan`` (which has :data:`FILE_OK`) with :data:`PART`: see the module doc."""
-    copied = f"({FILE_OK} AND len({promotions()}) > 0)"
+    """Return ``scan`` with :data:`PART`, :data:`NETTED` and :data:`PROMOTED` (module doc)."""
+    copied = f"(len({promotions()}) > 0)"
+    # NOTE: the two sums are columns, not inlined: every cost column of both rows uses them,
+    # and inlined list_transform trees made the read 50% slower.
+    sums = (
+        f"(SELECT *, {total(netted())} AS {NETTED}, {total(promotions())} AS {PROMOTED} "
+        f"FROM {scan})"
+    )
     # NOTE: unnest in the SELECT list keeps row order (a lateral unnest in FROM does not).
-    return f"(SELECT *, unnest(CASE WHEN {copied} THEN [0, 1] ELSE [0] END) AS {PART} FROM {scan})"
+    return f"(SELECT *, unnest(CASE WHEN {copied} THEN [0, 1] ELSE [0] END) AS {PART} FROM {sums})"
 
 
 def credit_row(extras: str) -> dict[str, str]:
@@ -71,7 +76,7 @@ def credit_row(extras: str) -> dict[str, str]:
     Args:
         extras: SQL of x_SourceExtras over a credits list written ``{credits}``.
     """
-    amount = total(promotions())
+    amount = PROMOTED
     names = f"list_transform({promotions()}, lambda c: COALESCE(c.full_name, c.name, c.id))"
     nulls = (
         "ConsumedQuantity ConsumedUnit ContractedUnitPrice ListUnitPrice PricingCategory "
