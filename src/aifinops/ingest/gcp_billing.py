@@ -100,7 +100,7 @@ class _Row:
     netted = gcp_credits.NETTED
     cud = f"list_filter(credits, lambda c: c.type IN {_CUD_TYPES})[1]"
     other_credits = gcp_credits.total(
-        f"list_filter({gcp_credits.netted()}, lambda c: c.type IS NULL "
+        f"list_filter({gcp_credits.NETTED_LIST}, lambda c: c.type IS NULL "
         f"OR c.type NOT IN {_CUD_TYPES})"
     )
     billed = f"({cost} + {netted})"
@@ -313,7 +313,7 @@ def expressions(info: SourceInfo, scan: str, fallbacks: Mapping[str, str]) -> di
         "x_SourceFormat": quote_literal(f"gcp-billing-{info.kind}"),
         "x_SourceVersion": quote_literal(version(info)),
         "x_SourceFile": quote_literal(str(info.path)),
-        "x_SourceExtras": _EXTRAS.format(credits=gcp_credits.netted()),
+        "x_SourceExtras": _EXTRAS.format(credits=gcp_credits.NETTED_LIST),
     }
 
 
