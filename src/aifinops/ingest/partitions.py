@@ -15,6 +15,7 @@ from aifinops.ingest.sniff import SourceInfo
 from aifinops.lake.duck import DuckSession, quote_literal
 from aifinops.lake.manifest import Manifest, SourceFile
 from aifinops.lake.store import PartitionKey, provider_slug
+from aifinops.lake.write import partition_hash_sql
 
 #: Digits kept when adding up DECIMAL(38,18) sums (Python's default context keeps 28).
 _SUM_PRECISION = 80
@@ -23,7 +24,7 @@ _SUM_PRECISION = 80
 # not per row: md5 over every staged row cost 0.3 s per 1M rows.
 _GROUP_SQL = (
     "SELECT ProviderName, BillingAccountId, period, x_SourceFile, "
-    "md5(concat_ws(chr(31), ProviderName, BillingAccountId, period)), * EXCLUDE "
+    f"{partition_hash_sql(period='period')}, * EXCLUDE "
     "(ProviderName, BillingAccountId, period, x_SourceFile) FROM ("
     "SELECT ProviderName, BillingAccountId, strftime(BillingPeriodStart, '%Y-%m') AS period, "
     "x_SourceFile, count(*), sum(BilledCost), sum(EffectiveCost), sum(ListCost), "

@@ -14,7 +14,7 @@ from typing import Any
 
 from aifinops.errors import BadInputError
 from aifinops.ingest.partitions import Group
-from aifinops.ingest.readers import GroupCheck, ReadPlan
+from aifinops.ingest.readers import GroupCheck, ReadPlan, Reconciliation
 from aifinops.ingest.scan import read
 from aifinops.ingest.sniff import SourceInfo
 from aifinops.lake.duck import DuckSession, quote_literal
@@ -78,13 +78,13 @@ def source_totals(session: DuckSession, info: SourceInfo, plan: ReadPlan) -> Sou
     spec = plan.reconciliation
     if spec is None:
         return None
+    scan = spec.scan or plan.scan
     amounts = "".join(f", {e.amount}" for e in spec.explanations)
     flags = "".join(f", {g.bad}" for g in spec.group_checks)
     rows = read(
         session,
         info,
-        f"SELECT {spec.account}, {spec.period}, {spec.total}{amounts}{flags} "
-        f"FROM {spec.scan or plan.scan} "
+        f"SELECT {spec.account}, {spec.period}, {spec.total}{amounts}{flags} FROM {scan} "
         f"GROUP BY ALL ORDER BY ALL",
     )
     totals: SourceTotals = {}
@@ -92,7 +92,7 @@ def source_totals(session: DuckSession, info: SourceInfo, plan: ReadPlan) -> Sou
         explained, failed = rest[: len(spec.explanations)], rest[len(spec.explanations) :]
         for check, bad in zip(spec.group_checks, failed, strict=True):
             if bad:
-                _raise_group(session, info, plan, check, (account, period))
+                _raise_group(session, info, spec, scan, check, (account, period))
         totals[(str(account), str(period))] = (
             Decimal(total or 0),
             tuple(Decimal(v or 0) for v in explained),
@@ -103,16 +103,16 @@ def source_totals(session: DuckSession, info: SourceInfo, plan: ReadPlan) -> Sou
 def _raise_group(
     session: DuckSession,
     info: SourceInfo,
-    plan: ReadPlan,
+    spec: Reconciliation,
+    scan: str,
     check: GroupCheck,
     group: tuple[Any, Any],
 ) -> None:
-    spec = plan.reconciliation
-    assert spec is not None
+    """Raise for ``group``, showing one of its rows (the same scan the check ran on)."""
     found = read(
         session,
         info,
-        f"SELECT CAST({check.shown} AS VARCHAR) FROM {plan.scan} "
+        f"SELECT CAST({check.shown} AS VARCHAR) FROM {scan} "
         f"WHERE {spec.account} = {quote_literal(str(group[0]))} "
         f"AND {spec.period} = {quote_literal(str(group[1]))} LIMIT 1",
     )

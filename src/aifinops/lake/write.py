@@ -31,15 +31,13 @@ PARTITION_COLUMN = "_partition"
 _PARQUET = "FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE 122880"
 
 
-def partition_hash_sql() -> str:
+def partition_hash_sql(period: str = "strftime(BillingPeriodStart, '%Y-%m')") -> str:
     """Return SQL of the partition hash of a lake-schema row (provider, account, month).
 
-    ``ingest.partitions`` computes the same hash per group; keep the two in step.
+    ``period`` is SQL of the row's ``YYYY-MM`` billing period; ``ingest.partitions`` passes
+    the column it already grouped by, so the hash is computed per group there.
     """
-    return (
-        "md5(concat_ws(chr(31), ProviderName, BillingAccountId, "
-        "strftime(BillingPeriodStart, '%Y-%m')))"
-    )
+    return f"md5(concat_ws(chr(31), ProviderName, BillingAccountId, {period}))"
 
 
 def stage(session: DuckSession, query: str, target: Path) -> None:
