@@ -13,6 +13,7 @@ import typer
 from rich.markup import escape
 
 from aifinops import __version__
+from aifinops.cli_options import EngineOpt, FormatOpt, LakeOpt, PeriodOpt
 from aifinops.cli_output import EXIT_FINDINGS, check_format, emit, err, errors, out, progress_bar
 from aifinops.settings import load_settings
 
@@ -25,30 +26,6 @@ app = typer.Typer(
 )
 report_app = typer.Typer(help="Reports over the lake.", no_args_is_help=True)
 app.add_typer(report_app, name="report")
-
-LakeOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--lake",
-        help="Lake directory (default: $AIFINOPS_LAKE, else the config "
-        "file's lake, else ~/.local/share/aifinops/lake).",
-        show_default=False,
-    ),
-]
-EngineOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--engine",
-        help="Analysis engine: duckdb or pyspark (default: $AIFINOPS_ENGINE, "
-        "the config file's engine, else duckdb).",
-        show_default=False,
-    ),
-]
-FormatOpt = Annotated[str, typer.Option("--format", "-f", help="Output: table, json or csv.")]
-PeriodOpt = Annotated[
-    str | None,
-    typer.Option("--period", help="Billing months: YYYY-MM, YYYY-MM..YYYY-MM, YYYY or all."),
-]
 
 
 def main() -> None:
