@@ -61,6 +61,7 @@ EXTENSIONS: tuple[Extension, ...] = (
     Extension("x_Dataset", _STR, "Dataset the spend read or wrote."),
     Extension("x_RunId", _STR, "Experiment run id."),
     Extension("x_Environment", _STR, "Environment, e.g. prod, dev."),
+    Extension("x_AllocationRule", _STR, "Which allocation rule or tag alias set the owner fields."),
     Extension("x_EnergyKwh", _DEC, "Estimated (or measured) energy in kWh."),
     Extension("x_CarbonKgCo2e", _DEC, "Estimated emissions in kg CO2e."),
 )
