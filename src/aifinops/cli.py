@@ -13,6 +13,8 @@ import typer
 from rich.markup import escape
 
 from aifinops import __version__
+from aifinops.cli_catalog import catalog_app
+from aifinops.cli_catalog_refresh import refresh as refresh_catalog_command
 from aifinops.cli_options import EngineOpt, FormatOpt, LakeOpt, PeriodOpt
 from aifinops.cli_output import EXIT_FINDINGS, check_format, emit, err, errors, out, progress_bar
 from aifinops.settings import load_settings
@@ -26,6 +28,8 @@ app = typer.Typer(
 )
 report_app = typer.Typer(help="Reports over the lake.", no_args_is_help=True)
 app.add_typer(report_app, name="report")
+catalog_app.command("refresh")(refresh_catalog_command)
+app.add_typer(catalog_app, name="catalog")
 
 
 def main() -> None:

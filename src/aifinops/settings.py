@@ -15,6 +15,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from aifinops.catalog.overrides import PriceOverride
+from aifinops.enrich.config import EnrichConfig
 from aifinops.errors import ConfigError
 
 DEFAULT_LAKE = Path("~/.local/share/aifinops/lake")
@@ -22,6 +24,8 @@ CONFIG_ENV = "AIFINOPS_CONFIG"
 LAKE_ENV = "AIFINOPS_LAKE"
 ENGINE_ENV = "AIFINOPS_ENGINE"
 INGEST_MEMORY_ENV = "AIFINOPS_INGEST_MEMORY"
+CATALOG_ENV = "AIFINOPS_CATALOG"
+DEFAULT_CATALOG = Path("~/.local/share/aifinops/catalog")
 
 
 class Settings(BaseModel):
@@ -41,6 +45,20 @@ class Settings(BaseModel):
         pattern=r"^[0-9]+(\.[0-9]+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$",
         description="Memory DuckDB may use while ingesting (e.g. 700MB, 4GB); beyond it, rows "
         "spill to the lake's staging area. The default keeps the whole process under 1 GB.",
+    )
+    catalog: Path = Field(
+        default=DEFAULT_CATALOG,
+        description="Directory of a refreshed catalog (`aifinops catalog refresh`); its files "
+        "replace the packaged catalog's. Missing or empty: the packaged catalog alone.",
+    )
+    price_overrides: list[PriceOverride] = Field(
+        default_factory=list,
+        description="Negotiated prices that replace the catalog's: cloud, region (optional = "
+        "every region), instance_type, term, usd_per_hour. See docs/catalog.md.",
+    )
+    enrich: EnrichConfig = Field(
+        default_factory=EnrichConfig,
+        description="Workload rules and energy assumptions (docs/enrichment.md).",
     )
 
 
@@ -71,6 +89,8 @@ def load_settings(*, lake: Path | str | None = None, engine: str | None = None) 
         data["engine"] = os.environ[ENGINE_ENV]
     if os.environ.get(INGEST_MEMORY_ENV):
         data["ingest_memory"] = os.environ[INGEST_MEMORY_ENV]
+    if os.environ.get(CATALOG_ENV):
+        data["catalog"] = os.environ[CATALOG_ENV]
     if lake is not None:
         data["lake"] = lake
     if engine is not None:
@@ -82,7 +102,12 @@ def load_settings(*, lake: Path | str | None = None, engine: str | None = None) 
         field = ".".join(str(p) for p in first["loc"])
         where = f"{path}:{_line_of(path, field)}" if path else "settings"
         raise ConfigError(f"{where}: {field}: {first['msg']}. See docs/settings.md.") from exc
-    return settings.model_copy(update={"lake": Path(settings.lake).expanduser()})
+    return settings.model_copy(
+        update={
+            "lake": Path(settings.lake).expanduser(),
+            "catalog": Path(settings.catalog).expanduser(),
+        }
+    )
 
 
 def _read_config(path: Path) -> dict[str, Any]:

@@ -38,6 +38,11 @@ EXTENSIONS: tuple[Extension, ...] = (
     ),
     Extension("x_IngestedAt", TIMESTAMP_TYPE, "UTC time the row's partition was written."),
     Extension(
+        "x_InstanceType",
+        _STR,
+        "Instance, VM size or machine type the row bought, e.g. p5.48xlarge.",
+    ),
+    Extension(
         "x_GpuModel", _STR, "Normalised accelerator model bought by the row, e.g. H100-80GB-SXM."
     ),
     Extension("x_GpuCount", _DEC, "Accelerators per instance (fractions for partial GPUs)."),

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING, Literal
 
 from aifinops.errors import BadInputError
 from aifinops.ingest.delivery import plan_delivery
@@ -26,6 +27,9 @@ from aifinops.lake.duck import DuckSession
 from aifinops.lake.manifest import LAKE_SCHEMA_VERSION, SourceFile
 from aifinops.lake.store import Lake, PartitionKey, sha256_file
 from aifinops.lake.write import PartitionPlan, commit_partitions, split
+
+if TYPE_CHECKING:
+    from aifinops.enrich.compiled import CompiledEnrichment
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +108,7 @@ class _Run:
     forced_format: str | None
     files: list[SourceInfo]
     pool: ThreadPoolExecutor
+    wrap: Callable[[str], str] | None = None  # enrichment around each staging query
 
 
 def expand(paths: Iterable[Path | str]) -> list[Path]:
@@ -123,6 +128,7 @@ def ingest(
     forced_format: str | None = None,
     memory_limit: str = MEMORY_LIMIT,
     progress: Progress | None = None,
+    enrichment: CompiledEnrichment | None | Literal["default"] = "default",
 ) -> IngestReport:
     """Ingest FOCUS files into ``lake``, replacing each partition they touch.
 
@@ -134,6 +140,9 @@ def ingest(
         forced_format: a reader name from :data:`READERS` to use instead of detection.
         memory_limit: DuckDB's memory for this ingest (e.g. ``700MB``); beyond it rows spill.
         progress: called with (step, done, total) as work advances.
+        enrichment: what fills the accelerator, workload, owner and energy columns as rows
+            are written (``aifinops.enrich.compiled``); ``"default"`` compiles it from the
+            packaged catalog and default rules; None writes those columns empty.
 
     Returns:
         What was read and which partitions were written or left unchanged.
@@ -155,7 +164,12 @@ def ingest(
         ):
             # NOTE: a zip's CSV is unpacked into the run's staging area, removed below.
             infos = [sniff(path, unpack_to=run_dir / "unpacked") for path in files]
-            run = _Run(db, run_dir, datetime.now(UTC), forced_format, infos, pool)
+            wrap = None
+            if enrichment is not None:
+                compiled = _default_enrichment() if enrichment == "default" else enrichment
+                compiled.register(db)
+                wrap = compiled.wrap
+            run = _Run(db, run_dir, datetime.now(UTC), forced_format, infos, pool, wrap)
             sources = _prepare(run, infos, given, report, progress)
             delivery.annotate(report.files)
             report.files.extend(FileResult(p, "", notes=[n]) for p, n in delivery.skipped.items())
@@ -164,6 +178,13 @@ def ingest(
     finally:
         shutil.rmtree(run_dir, ignore_errors=True)
     return report
+
+
+def _default_enrichment() -> CompiledEnrichment:
+    # NOTE: imported here: compiling loads Ibis (~1 s), which a bad file need not wait for.
+    from aifinops.enrich.compiled import compile_enrichment
+
+    return compile_enrichment()
 
 
 def _prepare(
@@ -243,6 +264,7 @@ def _check_file(
         line=plan.line,
         target=staged,
         ingested_at=run.now,
+        wrap=run.wrap,
     )
     where = f" WHERE {plan.where}" if plan.where else ""
     return _Source(

@@ -8,7 +8,7 @@ the offending row looked up (the row number lookup is slower; only the error pat
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -75,8 +75,11 @@ def stage_source(
     ingested_at: datetime,
     where: str | None = None,
     line: str | None = None,
+    wrap: Callable[[str], str] | None = None,
 ) -> None:
     """Read ``source`` once: check every row and write the rows to the Parquet ``target``.
+
+    ``wrap`` turns the query of the checked rows into the query written (enrichment).
 
     ``line`` is SQL true on the scan rows that are lines of the file (a reader that emits a
     second row for some lines marks the copies false), so errors name the file's own line.
@@ -93,6 +96,8 @@ def stage_source(
         f"SELECT * REPLACE (CAST({stamp} AS TIMESTAMPTZ) AS x_IngestedAt) "
         f"FROM (SELECT {select} FROM {source}{_filter(checks, where)})"
     )
+    if wrap is not None:
+        query = wrap(query)
     try:
         stage(session, query, target)
     except QueryError as exc:
