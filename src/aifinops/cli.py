@@ -12,11 +12,13 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from aifinops import __version__
+from aifinops import __version__, cli_allocate, cli_enrich
 from aifinops.cli_catalog import catalog_app
 from aifinops.cli_catalog_refresh import refresh as refresh_catalog_command
 from aifinops.cli_options import EngineOpt, FormatOpt, LakeOpt, PeriodOpt
 from aifinops.cli_output import EXIT_FINDINGS, check_format, emit, err, errors, out, progress_bar
+from aifinops.cli_report_output import REPORT_FORMATS, ReportFormatOpt, show
+from aifinops.cli_reports import report_carbon, report_gpu, report_workloads
 from aifinops.settings import load_settings
 
 app = typer.Typer(
@@ -29,6 +31,13 @@ app = typer.Typer(
 report_app = typer.Typer(help="Reports over the lake.", no_args_is_help=True)
 app.add_typer(report_app, name="report")
 catalog_app.command("refresh")(refresh_catalog_command)
+app.command("allocate")(cli_allocate.allocate)
+app.command("enrich")(cli_enrich.enrich)
+report_app.command("tags")(cli_allocate.report_tags)
+report_app.command("showback")(cli_allocate.report_showback)
+report_app.command("gpu")(report_gpu)
+report_app.command("workloads")(report_workloads)
+report_app.command("carbon")(report_carbon)
 app.add_typer(catalog_app, name="catalog")
 
 
@@ -123,6 +132,7 @@ def ingest(
     fmt: FormatOpt = "table",
 ) -> None:
     """Ingest cost exports into the lake, replacing each billing period they hold."""
+    from aifinops.enrich.compiled import enrichment_for
     from aifinops.ingest.pipeline import ingest as run_ingest
     from aifinops.lake import Lake
 
@@ -141,6 +151,7 @@ def ingest(
                 forced_format=source_format,
                 memory_limit=settings.ingest_memory,
                 progress=progress,
+                enrichment=enrichment_for(settings),
             )
     for f in report.files:
         for note in f.notes:
@@ -287,7 +298,7 @@ def report_spend(
     period: PeriodOpt = None,
     lake: LakeOpt = None,
     engine: EngineOpt = None,
-    fmt: FormatOpt = "table",
+    fmt: ReportFormatOpt = "table",
     limit: Annotated[int, typer.Option(help="Rows to show (0 = all).")] = 0,
 ) -> None:
     """Spend by any dimensions and period: billed, effective, list cost and savings."""
@@ -296,14 +307,14 @@ def report_spend(
     from aifinops.lake import Lake, connect
 
     with errors():
-        check_format(fmt)
+        check_format(fmt, REPORT_FORMATS)
         dims, chosen = parse_dimensions(by), parse_period(period)
         settings = load_settings(lake=lake, engine=engine)
         con = connect(Lake.open(settings.lake, create=False), engine=settings.engine)
         expr = spend(con.costs(), by=dims, period=chosen)
         rows = con.execute(expr.limit(limit) if limit else expr).to_pylist()
     label = chosen.label() if chosen else "all periods"
-    emit(
+    show(
         rows,
         [*dims, *MEASURES],
         fmt,

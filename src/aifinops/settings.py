@@ -15,6 +15,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from aifinops.allocate.config import AllocationConfig, yaml_line
 from aifinops.catalog.overrides import PriceOverride
 from aifinops.enrich.config import EnrichConfig
 from aifinops.errors import ConfigError
@@ -55,6 +56,10 @@ class Settings(BaseModel):
         default_factory=list,
         description="Negotiated prices that replace the catalog's: cloud, region (optional = "
         "every region), instance_type, term, usd_per_hour. See docs/catalog.md.",
+    )
+    allocation: AllocationConfig = Field(
+        default_factory=AllocationConfig,
+        description="Tag aliases, allocation rules and shared-cost pools (docs/allocation.md).",
     )
     enrich: EnrichConfig = Field(
         default_factory=EnrichConfig,
@@ -124,11 +129,6 @@ def _line_of(path: Path | None, field: str) -> int:
     if path is None:
         return 1
     try:
-        node = yaml.compose(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError):
+        return yaml_line(path.read_text(encoding="utf-8"), tuple(field.split(".")))
+    except OSError:
         return 1
-    if isinstance(node, yaml.MappingNode):
-        for key, _value in node.value:
-            if key.value == field.split(".")[0]:
-                return int(key.start_mark.line) + 1
-    return 1

@@ -27,7 +27,7 @@ _INSTANCE_IN_DETAILS = r'"InstanceType"\s*:\s*"([^"]+)"'
 _AWS_TYPE = (
     r"((ml\.)?[a-z][a-z0-9-]*\.([0-9]*xlarge|large|medium|small|micro|nano|metal[-a-z0-9]*))"
 )
-_AZURE_METER = r"^(N[CDVG][0-9][0-9a-z ]*[Vv][0-9]+)( Spot| Low Priority)?$"
+_AZURE_METER = r"^(N[CDVG][0-9][0-9A-Za-z ]*[Vv][0-9]+)( Spot| Low Priority)?$"
 _HOUR_UNITS = ("hours", "hour", "hrs", "hr", "1 hour")
 _GPUS_PER_UNIT = r"with ([0-9]+) [A-Za-z0-9 -]*(GPU|TPU)"
 

@@ -25,10 +25,10 @@ import ibis.expr.types as ir
 
 from aifinops.enrich.config import EnrichConfig
 
-#: (condition, workload, lifecycle stage, reason); the last three are text or expressions.
-Rule = tuple[
-    ir.BooleanValue, ir.StringValue | str, ir.StringValue | str | None, ir.StringValue | str
-]
+#: (condition, workload, lifecycle stage, reason).
+Rule = tuple[ir.BooleanValue, str, str | None, str]
+#: Charge categories named in x_WorkloadReason (``charge:<category>``); others are ``charge:other``.
+_CHARGES = ("Purchase", "Tax", "Credit", "Adjustment")
 
 _STAGE_OF = {"training": "training", "inference": "inference", "data-prep": "data-preparation"}
 _TAG_VALUES = {
@@ -49,10 +49,15 @@ _STAGE_VALUES = {s: s for s in ("data-preparation", "training", "validation", "i
 }
 
 
-def tag_value(tags: ir.StringValue, key: str) -> ir.StringValue:
-    """Return the value of tag ``key`` (case-insensitive, spaces around it ignored) or NULL."""
-    pattern = r'(?i)"\s*' + re.escape(key) + r'\s*"\s*:\s*"([^"]*)"'
-    return tags.re_extract(pattern, 1).nullif("")
+def tag_value(tags: ir.StringValue, keys: list[str]) -> ir.StringValue:
+    """Return the value of the first of the tag ``keys`` found in the Tags JSON text, or NULL.
+
+    Keys match case-insensitively, spaces around them ignored; one regular expression for
+    all keys, so the JSON text is scanned once.
+    """
+    names = "|".join(re.escape(k) for k in keys)
+    pattern = r'(?i)"\s*(' + names + r')\s*"\s*:\s*"([^"]*)"'
+    return tags.re_extract(pattern, 2).nullif("")
 
 
 def _inputs(t: ir.Table, config: EnrichConfig) -> ir.Table:
@@ -68,15 +73,17 @@ def _inputs(t: ir.Table, config: EnrichConfig) -> ir.Table:
         _azml=service.contains("Machine Learning") | resource.contains("MachineLearningServices"),
         _name=ibis.coalesce(t.ResourceName, t.ResourceId, ""),
         _tags=tags,
-        **{
-            f"_tag_workload_{i}": tag_value(tags, key)
-            .lower()
-            .strip()
-            .substitute(_TAG_VALUES, else_="")
-            for i, key in enumerate(config.workload_tag_keys)
-        },
+        _tag_workload=_tag_workload(tags, config),
+        _stage_tag=_stage_tag(tags, config),
     )
     return step
+
+
+def _tag_workload(tags: ir.StringValue, config: EnrichConfig) -> ir.StringValue:
+    if not config.workload_tag_keys:
+        return ibis.literal("")
+    value = tag_value(tags, config.workload_tag_keys).lower().strip()
+    return value.substitute(_TAG_VALUES, else_="")
 
 
 def _managed(t: ir.Table) -> list[Rule]:
@@ -141,12 +148,11 @@ def _managed(t: ir.Table) -> list[Rule]:
     ]
 
 
-def _tag_rules(t: ir.Table, config: EnrichConfig) -> list[Rule]:
-    rules: list[Rule] = []
-    for i, key in enumerate(config.workload_tag_keys):
-        workload = t[f"_tag_workload_{i}"]
-        stage = workload.substitute(_STAGE_OF, else_="")
-        rules.append((workload != "", workload, stage, f"tag:{key}"))
+def _tag_rules(t: ir.Table) -> list[Rule]:
+    rules: list[Rule] = [
+        (t._tag_workload == workload, workload, _STAGE_OF.get(workload), "tag:workload")
+        for workload in sorted(set(_TAG_VALUES.values()))
+    ]
     rules.append(
         (t._tags.re_search(r'(?i)"goog-workbench"'), "notebook", None, "tag:goog-workbench")
     )
@@ -189,19 +195,18 @@ def _shape(t: ir.Table, config: EnrichConfig) -> list[Rule]:
 
 def rules(t: ir.Table, config: EnrichConfig) -> list[Rule]:
     """Return every rule in the order it is tried (see the module's docstring)."""
+    category = t.ChargeCategory.fill_null("")
     charge: list[Rule] = [
-        (
-            t.ChargeCategory.fill_null("") != "Usage",
-            "other",
-            None,
-            "charge:" + t.ChargeCategory.fill_null("unknown").lower(),
-        ),
+        (category == name, "other", None, f"charge:{name.lower()}") for name in _CHARGES
+    ]
+    charge += [
+        (category != "Usage", "other", None, "charge:other"),
         (t.CommitmentDiscountStatus == "Unused", "other", None, "commitment:unused"),
     ]
     return [
         *charge,
         *_managed(t),
-        *_tag_rules(t, config),
+        *_tag_rules(t),
         *_service(t),
         *_names(t, config),
         *_shape(t, config),
@@ -211,36 +216,32 @@ def rules(t: ir.Table, config: EnrichConfig) -> list[Rule]:
 def with_workload(t: ir.Table, config: EnrichConfig) -> ir.Table:
     """Return ``t`` with x_Workload, x_LifecycleStage and x_WorkloadReason filled.
 
-    Needs x_GpuModel and x_GpuCount (``accelerators.with_accelerators`` runs first).
+    Needs x_GpuModel and x_GpuCount (``accelerators.with_accelerators`` runs first). The
+    first rule that holds is found once (its number); the three columns are looked up from it.
     """
     t = _inputs(t, config)
-    packed = ibis.cases(
-        *[
-            (
-                ibis.coalesce(cond, False),
-                ibis.literal("").concat(
-                    workload, "|", stage if stage is not None else "", "|", reason
-                ),
-            )
-            for cond, workload, stage, reason in rules(t, config)
-        ],
-        else_=ibis.literal("other||default"),
+    table = rules(t, config)
+    number = ibis.cases(
+        *[(ibis.coalesce(cond, False), i) for i, (cond, *_rest) in enumerate(table)],
+        else_=len(table),
     )
-    staged = t.mutate(_packed=packed, _stage_tag=_stage_tag(t, config))
-    stage = staged._packed.re_extract(r"^[^|]*\|([^|]*)\|", 1).nullif("")
-    helpers = [c for c in staged.columns if c.startswith(("_tag", "_packed", "_stage_tag"))]
-    helpers += ["_meter", "_resource", "_sagemaker", "_vertex", "_azml", "_name"]
+    staged = t.mutate(_rule=number)
+    workloads = {i: w for i, (_c, w, _s, _r) in enumerate(table)} | {len(table): "other"}
+    stages = {i: s for i, (_c, _w, s, _r) in enumerate(table) if s}
+    reasons = {i: r for i, (_c, _w, _s, r) in enumerate(table)} | {len(table): "default"}
+    helpers = ["_rule", "_tags", "_tag_workload", "_stage_tag", "_meter", "_resource"]
+    helpers += ["_sagemaker", "_vertex", "_azml", "_name"]
     return staged.mutate(
-        x_Workload=staged._packed.re_extract(r"^([^|]*)\|", 1),
-        x_LifecycleStage=ibis.coalesce(staged._stage_tag, stage),
-        x_WorkloadReason=staged._packed.re_extract(r"^[^|]*\|[^|]*\|(.*)$", 1),
+        x_Workload=staged._rule.substitute(workloads, else_="other"),
+        x_LifecycleStage=ibis.coalesce(
+            staged._stage_tag, staged._rule.substitute(stages, else_=ibis.null("string"))
+        ),
+        x_WorkloadReason=staged._rule.substitute(reasons, else_="default"),
     ).drop(*helpers)
 
 
-def _stage_tag(t: ir.Table, config: EnrichConfig) -> ir.StringValue:
-    tags = t._tags
-    values = [tag_value(tags, key).lower().strip() for key in config.stage_tag_keys]
-    if not values:
+def _stage_tag(tags: ir.StringValue, config: EnrichConfig) -> ir.StringValue:
+    if not config.stage_tag_keys:
         return ibis.null("string")
-    value = ibis.coalesce(*values) if len(values) > 1 else values[0]
+    value = tag_value(tags, config.stage_tag_keys).lower().strip()
     return value.substitute(_STAGE_VALUES, else_=ibis.null("string"))
