@@ -15,6 +15,7 @@ import pyarrow as pa
 
 from aifinops.catalog import Catalog
 from aifinops.focus.columns import DECIMAL_TYPE
+from aifinops.lake.engine import Engine
 
 #: Names of the fact tables when they are registered in a DuckDB session.
 INSTANCES_TABLE = "aifinops_catalog_instances"
@@ -32,14 +33,10 @@ class FactTables:
     grid: ir.Table
 
     @classmethod
-    def in_memory(cls, catalog: Catalog) -> FactTables:
-        """Return fact tables as Ibis memtables (for an analysis engine)."""
-        return cls(
-            catalog,
-            ibis.memtable(instances_arrow(catalog)),
-            ibis.memtable(accelerators_arrow(catalog)),
-            ibis.memtable(grid_arrow(catalog)),
-        )
+    def on_engine(cls, engine: Engine, catalog: Catalog) -> FactTables:
+        """Return fact tables registered on an analysis engine (DuckDB or PySpark)."""
+        tables = arrow_tables(catalog)
+        return cls(catalog, *(engine.table(n, tables[n]) for n in _NAMES))
 
     @classmethod
     def named(cls, catalog: Catalog) -> FactTables:

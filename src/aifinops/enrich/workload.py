@@ -66,11 +66,17 @@ def _inputs(t: ir.Table, config: EnrichConfig) -> ir.Table:
     resource = ibis.coalesce(t.ResourceId, "") + " " + ibis.coalesce(t.ResourceType, "")
     service = ibis.coalesce(t.ServiceName, "")
     step = t.mutate(
-        _meter=ibis.coalesce(t.SkuMeter, "") + " " + ibis.coalesce(t.ChargeDescription, ""),
-        _resource=resource,
         _sagemaker=service.contains("SageMaker"),
         _vertex=service.contains("Vertex AI"),
-        _azml=service.contains("Machine Learning") | resource.contains("MachineLearningServices"),
+        _azml=service.contains("Machine Learning")
+        | ibis.coalesce(t.ResourceId, "").contains("MachineLearningServices"),
+    )
+    # NOTE: the texts of managed-service rules are built only for managed-service rows.
+    managed = step._sagemaker | step._vertex | step._azml
+    meter = ibis.coalesce(t.SkuMeter, "") + " " + ibis.coalesce(t.ChargeDescription, "")
+    step = step.mutate(
+        _meter=ibis.ifelse(managed, meter, ""),
+        _resource=ibis.ifelse(managed, resource, ""),
         _name=ibis.coalesce(t.ResourceName, t.ResourceId, ""),
         _tags=tags,
         _tag_workload=_tag_workload(tags, config),
@@ -164,7 +170,7 @@ def _service(t: ir.Table) -> list[Rule]:
     return [
         (t.ServiceCategory == "Storage", "storage", None, "service:storage"),
         (
-            (t.ServiceCategory == "Networking") | meter.re_search("DataTransfer"),
+            (t.ServiceCategory == "Networking") | meter.contains("DataTransfer"),
             "network",
             None,
             "service:network",

@@ -47,6 +47,18 @@ class Engine:
         frame.createOrReplaceTempView(name)
         return self.backend.table(name)
 
+    def table(self, name: str, data: pa.Table) -> ibis.Table:
+        """Expose a small Arrow table (reference facts) to the engine under ``name``.
+
+        NOTE: not ``ibis.memtable``: Ibis's PySpark backend cannot load a memtable with null
+        decimals; Spark 4 reads the Arrow table itself.
+        """
+        if self.name == "duckdb":
+            self.backend.con.register(name, data)
+            return self.backend.table(name)
+        spark_session().createDataFrame(data).createOrReplaceTempView(name)
+        return self.backend.table(name)
+
     def execute(self, expr: ibis.Expr) -> pa.Table:
         """Execute ``expr`` and return an Arrow table with engine-independent types."""
         try:
