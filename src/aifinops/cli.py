@@ -132,7 +132,7 @@ def ingest(
     fmt: FormatOpt = "table",
 ) -> None:
     """Ingest cost exports into the lake, replacing each billing period they hold."""
-    from aifinops.enrich.compiled import enrichment_for
+    from aifinops.enrich.cache import enrichment_for
     from aifinops.ingest.pipeline import ingest as run_ingest
     from aifinops.lake import Lake
 

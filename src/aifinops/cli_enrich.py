@@ -10,7 +10,7 @@ from aifinops.settings import load_settings
 def enrich(lake: LakeOpt = None, fmt: FormatOpt = "table") -> None:
     """Rewrite every partition with the current catalog, workload rules and allocation
     (costs never change; each partition is replaced atomically)."""
-    from aifinops.enrich.compiled import enrichment_for
+    from aifinops.enrich.cache import enrichment_for
     from aifinops.enrich.relake import enrich_lake
     from aifinops.lake import Lake
 

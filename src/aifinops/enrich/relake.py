@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from aifinops.enrich.compiled import CompiledEnrichment
+from aifinops.enrich.sql import CompiledEnrichment
 from aifinops.focus import lake_schema
 from aifinops.lake.duck import DuckSession, quote_ident, quote_literal
 from aifinops.lake.manifest import Manifest

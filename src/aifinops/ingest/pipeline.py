@@ -29,7 +29,7 @@ from aifinops.lake.store import Lake, PartitionKey, sha256_file
 from aifinops.lake.write import PartitionPlan, commit_partitions, split
 
 if TYPE_CHECKING:
-    from aifinops.enrich.compiled import CompiledEnrichment
+    from aifinops.enrich.sql import CompiledEnrichment
 
 log = logging.getLogger(__name__)
 
@@ -141,8 +141,8 @@ def ingest(
         memory_limit: DuckDB's memory for this ingest (e.g. ``700MB``); beyond it rows spill.
         progress: called with (step, done, total) as work advances.
         enrichment: what fills the accelerator, workload, owner and energy columns as rows
-            are written (``aifinops.enrich.compiled``); ``"default"`` compiles it from the
-            packaged catalog and default rules; None writes those columns empty.
+            are written (``aifinops.enrich.cache.enrichment``); ``"default"`` is the packaged
+            catalog with the default rules; None writes those columns empty.
 
     Returns:
         What was read and which partitions were written or left unchanged.
@@ -181,10 +181,10 @@ def ingest(
 
 
 def _default_enrichment() -> CompiledEnrichment:
-    # NOTE: imported here: compiling loads Ibis (~1 s), which a bad file need not wait for.
-    from aifinops.enrich.compiled import compile_enrichment
+    # NOTE: imported here: a cache miss compiles through Ibis (seconds).
+    from aifinops.enrich.cache import enrichment
 
-    return compile_enrichment()
+    return enrichment()
 
 
 def _prepare(
