@@ -93,6 +93,7 @@ def demo(
         engine = connect(target)
         expr = spend(engine.costs(), by=["provider", "month"]).order_by("provider", "month")
         rows = engine.execute(expr).to_pylist()
+        work = engine.execute(spend(engine.costs(), by=["workload", "team"]).limit(8)).to_pylist()
     out.print(
         f"Demo company written to [bold]{out_dir}[/] ({built.demo.rows:,} FOCUS rows), "
         f"lake at [bold]{target.root}[/]."
@@ -103,7 +104,16 @@ def demo(
         "table",
         title="Spend by provider and month (USD)",
     )
-    out.print(f"Next: aifinops report spend --lake {target.root} --by provider,service")
+    emit(
+        work,
+        ["workload", "team", "billed_cost", "effective_cost", "rows"],
+        "table",
+        title="Largest spend by workload and team (classified and allocated at ingest)",
+    )
+    out.print(
+        f"Next: aifinops report gpu --lake {target.root}   "
+        f"(also: report spend, workloads, tags, carbon, showback)"
+    )
     if serve:
         out.print("The dashboard (`aifinops serve`) is not built yet; the lake is ready.")
 
