@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -204,3 +205,37 @@ def test_duckdb_and_pyspark_enrich_alike(
     columns = [c for c in lake_schema().names if c.startswith("x_") and c != "x_IngestedAt"]
     for case, duck in enriched.items():
         assert {c: spark[case][c] for c in columns} == {c: duck[c] for c in columns}, case
+
+
+def test_sku_price_details_gain_focus_instance_type_and_gpu_count(tmp_path: Path) -> None:
+    rows = {
+        "described": row(
+            SkuPriceId="P1", ChargeDescription="$1.006 per On Demand Linux g5.xlarge Instance Hour"
+        ),
+        "partial": row(
+            SkuPriceId="P2",
+            SkuMeter="BoxUsage:p5.48xlarge",
+            SkuPriceDetails='{"InstanceType":"p5.48xlarge","CoreCount":192}',
+        ),
+        "gpu-sku": row(
+            SkuPriceId="P3",
+            ProviderName="Google Cloud",
+            RegionId="us-central1",
+            SkuMeter="Nvidia Tesla T4 GPU running in Americas",
+            PricingQuantity=Decimal(4),
+        ),
+        "no-price-id": row(SkuMeter="BoxUsage:p5.48xlarge"),
+        "cpu": row(SkuPriceId="P4", SkuMeter="BoxUsage:m6i.2xlarge"),
+    }
+    got = {k: v["SkuPriceDetails"] for k, v in run(rows, "duckdb", tmp_path).items()}
+    assert json.loads(got["described"]) == {"InstanceType": "g5.xlarge", "GpuCount": 1}
+    assert json.loads(got["partial"]) == {
+        "InstanceType": "p5.48xlarge",
+        "CoreCount": 192,
+        "GpuCount": 8,
+    }
+    # A GPU SKU is priced per GPU-hour: GpuCount is per pricing unit, whatever ran.
+    assert json.loads(got["gpu-sku"]) == {"GpuCount": 1}
+    # FOCUS SkuPriceDetails-C-004-C: null whenever SkuPriceId is null.
+    assert got["no-price-id"] is None
+    assert json.loads(got["cpu"]) == {"InstanceType": "m6i.2xlarge"}

@@ -82,9 +82,10 @@ def test_demo_golden_rows_carry_what_the_export_says(golden: tuple[Lake, IngestR
     rows = lake_rows(golden[0])
     # The BigQuery export has no invoice id, so neither has the truth.
     assert {r["InvoiceId"] for r in rows} == {None}
-    # Vertex AI rows: the machine type comes from the machine_spec system label.
+    # Vertex AI rows: the machine type comes from the machine_spec system label; enrichment
+    # adds FOCUS's GpuCount (the SKU's "with 1 L4 GPU").
     vertex = {r["SkuPriceDetails"] for r in rows if r["ServiceName"] == "Vertex AI"}
-    assert vertex == {'{"InstanceType":"g2-standard-8"}'}
+    assert vertex == {'{"InstanceType":"g2-standard-8","GpuCount":1}'}
     # CUD fee rows have their own commitment SKU, not the covered L4 usage SKU.
     fees = {(r["SkuId"], r["SkuMeter"]) for r in rows if r["ChargeCategory"] == "Purchase"}
     assert len(fees) == 1
@@ -235,7 +236,9 @@ def test_tags_flatten_labels_system_labels_and_resource_tags(
         "gcp-tag/111111111111/env": "prod",
     }
     assert "cost-center" not in gpu["Tags"]  # project labels are not resource labels
-    assert json.loads(gpu["SkuPriceDetails"]) == {"InstanceType": "n1-standard-8"}
+    # The machine type from machine_spec; enrichment adds GpuCount per pricing unit (a GPU SKU
+    # bills one GPU per hour, whatever the machine has).
+    assert json.loads(gpu["SkuPriceDetails"]) == {"InstanceType": "n1-standard-8", "GpuCount": 1}
     assert (gpu["SkuId"], gpu["ChargeDescription"]) == (
         "0ACF-E0A3-B3E8",
         "Nvidia Tesla T4 GPU running in Americas",

@@ -141,7 +141,8 @@ def test_quirks_are_fixed(read: tuple[Lake, IngestReport, str]) -> None:
         "gcp-tag/acme-org/env": "prod",
         "scratch": True,
     }
-    assert json.loads(gpu["SkuPriceDetails"]) == {"InstanceType": "a2-highgpu-1g"}
+    # Enrichment adds GpuCount per pricing unit: the GPU SKU bills one GPU per hour.
+    assert json.loads(gpu["SkuPriceDetails"]) == {"InstanceType": "a2-highgpu-1g", "GpuCount": 1}
     assert (gpu["ResourceType"], gpu["RegionName"]) == ("Instance", "Iowa")
     extras = json.loads(gpu["x_SourceExtras"])
     assert extras["x_Credits"][0]["Type"] == "SUSTAINED_USAGE_DISCOUNT"

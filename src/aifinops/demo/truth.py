@@ -88,12 +88,19 @@ def service_of(charge: Charge) -> Service:
 def sku_price_details(charge: Charge) -> str | None:
     """Return the SkuPriceDetails JSON of ``charge`` (instance facts, FOCUS keys)."""
     sku = charge.sku
-    if sku is None or sku.instance_type is None:
+    if sku is None:
         return None
-    details: dict[str, object] = {"InstanceType": sku.instance_type}
+    details: dict[str, object] = {}
+    if sku.instance_type is not None:
+        details["InstanceType"] = sku.instance_type
     if charge.provider == "gcp":
-        # The BigQuery export carries the machine type (system label ``machine_spec``) only.
-        return json.dumps(details, sort_keys=True)
+        # The BigQuery export carries the machine type (system label ``machine_spec``) only;
+        # enrichment adds FOCUS's GpuCount for GPU and TPU SKUs (accelerators per unit).
+        if sku.gpus_per_unit:
+            details["GpuCount"] = int(sku.gpus_per_unit)
+        return json.dumps(details, sort_keys=True) if details else None
+    if sku.instance_type is None:
+        return None
     if sku.vcpus:
         details["CoreCount"] = sku.vcpus
     if sku.memory_gib:

@@ -148,6 +148,7 @@ def _fill(j: ir.Table) -> ir.Table:
     )
     per_unit = ibis.coalesce(j._gpus_per_unit.cast(DEC), ibis.literal(Decimal(1)).cast(DEC))
     return j.mutate(
+        SkuPriceDetails=_sku_price_details(j, per_unit),
         x_InstanceType=j._instance,
         x_GpuCount=ibis.cases(
             (j._by_pattern, pattern_count.cast(DEC)),
@@ -163,3 +164,35 @@ def _fill(j: ir.Table) -> ir.Table:
         ),
         x_IsSpot=j._spot | j._pattern.re_search(r"\|1$").fill_null(False),
     )
+
+
+def _sku_price_details(j: ir.Table, per_unit: ir.DecimalValue) -> ir.StringValue:
+    """Return SkuPriceDetails with FOCUS's ``InstanceType`` and ``GpuCount`` added where the
+    provider left them out and we know them (never where SkuPriceId is null: FOCUS
+    SkuPriceDetails-C-004-C). GpuCount is per pricing unit: an instance's count, or a GPU
+    SKU's accelerators per unit."""
+    details = j.SkuPriceDetails.strip()
+    has = details.fill_null("")
+    count = ibis.cases(
+        (j._pattern.notnull(), per_unit),
+        ((j._cloud != "gcp") & j.cat_accelerator_count.notnull(), j.cat_accelerator_count),
+        else_=ibis.null(DEC),
+    )
+    whole = count == count.floor()
+    count_text = ibis.ifelse(whole, count.cast("int64").cast("string"), count.cast("string"))
+    instance = ibis.ifelse(
+        j._instance.notnull() & ~has.contains('"InstanceType"'),
+        ibis.literal('"InstanceType":"') + j._instance + '"',
+        ibis.null("string"),
+    )
+    gpus = ibis.ifelse(
+        count.notnull() & ~has.contains('"GpuCount"'),
+        ibis.literal('"GpuCount":') + count_text,
+        ibis.null("string"),
+    )
+    added = ibis.coalesce(instance + "," + gpus, instance, gpus)
+    body = details.re_replace(r"^\{\s*|\s*\}$", "")
+    merged = ibis.ifelse(
+        body.fill_null("") == "", "{" + added + "}", "{" + body + "," + added + "}"
+    )
+    return ibis.ifelse(j.SkuPriceId.notnull() & added.notnull(), merged, j.SkuPriceDetails)
