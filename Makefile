@@ -8,9 +8,9 @@ STAMP := $(VENV)/.installed
 DEMO_DIR ?= .demo
 LAKE ?= $(DEMO_DIR)/lake
 
-.PHONY: install java demo test lint typecheck unit clean benchmark
+.PHONY: install java chromium demo test lint typecheck unit clean benchmark
 
-install: $(STAMP) java
+install: $(STAMP) java chromium
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "make: $(PYTHON) not found; set PYTHON=python3.x (>= 3.11)"; exit 2; }
@@ -24,6 +24,12 @@ java:
 	@command -v java >/dev/null 2>&1 || { \
 	  echo "installing a Java runtime for the Spark engine (apt-get)"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq default-jre-headless >/dev/null; }
+
+# The browser tests drive Debian's Chromium (Playwright, executable_path=/usr/bin/chromium).
+chromium:
+	@test -x /usr/bin/chromium || { \
+	  echo "installing Chromium for the browser tests (apt-get)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
 demo: install
 	$(BIN)/aifinops demo --out $(DEMO_DIR) --lake $(LAKE)

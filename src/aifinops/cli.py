@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from aifinops import __version__, cli_allocate, cli_enrich
+from aifinops import __version__, cli_allocate, cli_enrich, cli_serve
 from aifinops.cli_catalog import catalog_app
 from aifinops.cli_catalog_refresh import refresh as refresh_catalog_command
 from aifinops.cli_options import EngineOpt, FormatOpt, LakeOpt, PeriodOpt
@@ -33,6 +33,7 @@ app.add_typer(report_app, name="report")
 catalog_app.command("refresh")(refresh_catalog_command)
 app.command("allocate")(cli_allocate.allocate)
 app.command("enrich")(cli_enrich.enrich)
+app.command("serve")(cli_serve.serve)
 report_app.command("tags")(cli_allocate.report_tags)
 report_app.command("showback")(cli_allocate.report_showback)
 report_app.command("gpu")(report_gpu)
@@ -73,8 +74,8 @@ def demo(
         bool,
         typer.Option(
             "--serve/--no-serve",
-            help="Serve the dashboard "
-            "afterwards (once it exists); --no-serve only builds the lake.",
+            help="Serve the dashboard afterwards (Ctrl-C stops it); "
+            "--no-serve only builds the lake.",
         ),
     ] = True,
 ) -> None:
@@ -115,7 +116,9 @@ def demo(
         f"(also: report spend, workloads, tags, carbon, showback)"
     )
     if serve:
-        out.print("The dashboard (`aifinops serve`) is not built yet; the lake is ready.")
+        from aifinops.web.app import serve_lake
+
+        serve_lake(target, ready=lambda url: out.print(f"Dashboard at {url}"), settings=settings)
 
 
 @app.command()

@@ -1,0 +1,216 @@
+"""Benchmark: latency of the dashboard's overview and explore APIs over real HTTP.
+
+    .venv/bin/python benchmarks/serve_latency.py --lake .demo/lake [--requests 50] [--restarts 3]
+    .venv/bin/python benchmarks/serve_latency.py --rows 10000000 --work /tmp/bench-serve
+
+The server (``aifinops.web.app.serve_lake``, uvicorn, DuckDB) runs in its own process on
+127.0.0.1; this process times each request with httpx. Three cases per API:
+
+* ``cold``: the first request after the server starts (new engine, nothing cached), once per
+  restart (``--restarts``);
+* ``warm``: the same request repeated (answered from the per-lake-version cache);
+* ``uncached``: requests with distinct parameters (periods for overview, limits for explore),
+  each one a cache miss that runs the queries.
+
+The reference, measured in the same run: the same views called in-process on a fresh engine
+(no HTTP, no cache), i.e. what the engine alone takes. ``--rows N`` first builds a lake of
+about N rows (the demo's FOCUS truth repeated per billing account, as
+``benchmarks/ingest_focus.py`` does) under ``--work``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import itertools
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import httpx
+
+SERVER = r"""
+import sys
+from aifinops.lake import Lake
+from aifinops.settings import Settings
+from aifinops.web.app import serve_lake
+root, port = sys.argv[1], int(sys.argv[2])
+lake = Lake.open(root, create=False)
+serve_lake(lake, port=port, settings=Settings(lake=lake.root),
+           ready=lambda url: print(url, flush=True))
+"""
+EXPLORE = {"by": "provider,service"}
+
+
+def free_port() -> int:
+    """Return a free TCP port on 127.0.0.1."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class Server:
+    """The dashboard in a child process, started and stopped around a block."""
+
+    def __init__(self, lake: Path) -> None:
+        self.lake = lake
+        self.url = ""
+        self._proc: subprocess.Popen[str] | None = None
+
+    def __enter__(self) -> Server:
+        port = free_port()
+        env = {**os.environ, "AIFINOPS_CONFIG": os.devnull}
+        self._proc = subprocess.Popen(
+            [sys.executable, "-c", SERVER, str(self.lake), str(port)],
+            stdout=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        assert self._proc.stdout is not None
+        line = self._proc.stdout.readline().strip()
+        if not line:
+            raise RuntimeError("the server did not start")
+        self.url = f"http://127.0.0.1:{port}"
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._proc is not None:
+            self._proc.terminate()
+            self._proc.wait(timeout=30)
+
+
+def timed(client: httpx.Client, path: str, params: dict[str, object]) -> float:
+    """Return the seconds one GET takes (status 200 required)."""
+    start = time.perf_counter()
+    response = client.get(path, params=params)
+    elapsed = time.perf_counter() - start
+    response.raise_for_status()
+    return elapsed
+
+
+def percentiles(samples: list[float]) -> tuple[float, float, int]:
+    """Return p50 and p95 in milliseconds, and the sample count."""
+    ordered = sorted(samples)
+    p95 = ordered[min(len(ordered) - 1, max(0, round(0.95 * len(ordered)) - 1))]
+    return statistics.median(ordered) * 1000, p95 * 1000, len(ordered)
+
+
+def periods(months: list[str]) -> list[str]:
+    """Return every distinct period over ``months``: all, each range, each year."""
+    ranges = [
+        f"{a}..{b}" if a != b else a for a, b in itertools.combinations_with_replacement(months, 2)
+    ]
+    return ["all", *sorted({m[:4] for m in months}), *ranges]
+
+
+def measure(lake: Path, *, requests: int, restarts: int) -> dict[tuple[str, str], list[float]]:
+    """Time cold, warm and uncached requests of both APIs over HTTP."""
+    results: dict[tuple[str, str], list[float]] = {}
+    cases = (("overview", "/api/v1/overview", {}), ("explore", "/api/v1/explore", EXPLORE))
+    for _ in range(restarts):
+        for name, path, params in cases:
+            with Server(lake) as server, httpx.Client(base_url=server.url, timeout=600) as client:
+                results.setdefault((name, "cold"), []).append(timed(client, path, params))
+    with Server(lake) as server, httpx.Client(base_url=server.url, timeout=600) as client:
+        months = client.get("/api/v1/meta").json()["months"]
+        for name, path, params in cases:
+            timed(client, path, params)
+            results[(name, "warm")] = [timed(client, path, params) for _ in range(requests)]
+        distinct = periods(months)
+        results[("overview", "uncached")] = [
+            timed(client, "/api/v1/overview", {"period": p}) for p in distinct[:requests]
+        ]
+        results[("explore", "uncached")] = [
+            timed(client, "/api/v1/explore", {**EXPLORE, "limit": 1000 + i})
+            for i in range(requests)
+        ]
+    return results
+
+
+def reference(lake: Path, *, requests: int) -> dict[tuple[str, str], list[float]]:
+    """Time the same views in-process on a fresh engine: no HTTP, no cache."""
+    from aifinops.lake import Lake, connect
+    from aifinops.web import views
+    from aifinops.web.views_overview import overview
+
+    engine = connect(Lake.open(lake, create=False))
+
+    def repeat(call: Callable[[int], object], count: int) -> list[float]:
+        samples = []
+        for i in range(count):
+            start = time.perf_counter()
+            call(i)
+            samples.append(time.perf_counter() - start)
+        return samples
+
+    by = EXPLORE["by"].split(",")
+    return {
+        ("overview", "engine only"): repeat(lambda i: overview(engine), min(requests, 10)),
+        ("explore", "engine only"): repeat(
+            lambda i: views.explore(engine, by=by, limit=1000 + i), requests
+        ),
+    }
+
+
+def build_lake(work: Path, rows: int) -> Path:
+    """Build a lake of about ``rows`` rows under ``work`` (reused when already there)."""
+    target = work / "lake"
+    if (target / "costs").exists():
+        return target
+    spec = importlib.util.spec_from_file_location(
+        "ingest_focus", Path(__file__).with_name("ingest_focus.py")
+    )
+    assert spec is not None and spec.loader is not None
+    helpers = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(helpers)
+    source = helpers.make_input(work, rows)
+    helpers.run("aifinops", source, target)
+    return target
+
+
+def table(results: Iterable[tuple[tuple[str, str], list[float]]]) -> str:
+    """Return the results as a Markdown table."""
+    lines = ["| API | case | p50 ms | p95 ms | requests |", "|---|---|---:|---:|---:|"]
+    for (api, case), samples in results:
+        p50, p95, n = percentiles(samples)
+        lines.append(f"| {api} | {case} | {p50:,.1f} | {p95:,.1f} | {n} |")
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--lake", type=Path, default=None, help="An existing lake.")
+    parser.add_argument("--rows", type=int, default=0, help="Build a lake of about N rows.")
+    parser.add_argument("--work", type=Path, default=None, help="Where --rows builds it.")
+    parser.add_argument("--requests", type=int, default=50, help="Warm/uncached requests.")
+    parser.add_argument("--restarts", type=int, default=3, help="Cold starts per API.")
+    args = parser.parse_args()
+    if args.rows:
+        lake = build_lake(args.work or Path(tempfile.mkdtemp(prefix="aifinops-serve-")), args.rows)
+    elif args.lake:
+        lake = args.lake
+    else:
+        parser.error("pass --lake PATH or --rows N")
+    from aifinops.lake import Lake
+
+    rows = sum(m.row_count for m in Lake.open(lake, create=False).manifests())
+    print(f"lake: {lake} ({rows:,} rows)\n")
+    results = measure(lake, requests=args.requests, restarts=args.restarts)
+    results.update(reference(lake, requests=args.requests))
+    order = ("cold", "warm", "uncached", "engine only")
+    ranked = sorted(
+        results.items(), key=lambda item: (item[0][0] != "overview", order.index(item[0][1]))
+    )
+    print(table(ranked))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
