@@ -14,22 +14,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from aifinops.catalog.load import COLUMNS
+from aifinops.catalog.model import TERMS as MODEL_TERMS
 from aifinops.errors import BadInputError
 
-#: The columns of ``prices.csv``, in order.
-PRICE_COLUMNS = (
-    "cloud",
-    "region",
-    "instance_type",
-    "accelerator",
-    "accelerator_count",
-    "term",
-    "usd_per_hour",
-    "source",
-    "as_of",
-)
+#: The columns of ``prices.csv``, in order (the loader's own list).
+PRICE_COLUMNS = COLUMNS["prices.csv"]
 #: The price terms a catalog knows.
-TERMS = ("ondemand", "spot", "commit_1y", "commit_3y")
+TERMS = MODEL_TERMS
 #: The sources a refresh can pull, in the order it pulls them.
 SOURCES = ("aws", "azure", "gcp")
 
