@@ -127,6 +127,16 @@ def test_every_page_loads_without_console_errors_or_failed_requests(
     assert problems.seen == []
 
 
+def test_api_docs_render_offline(page: Page, base: str) -> None:
+    problems = Problems(page)
+    page.goto(base + "/docs")
+    # Swagger UI drew the API's operations from the local bundle and /openapi.json.
+    expect(page.locator(".opblock-summary-path").first).to_be_visible()
+    assert page.locator(".opblock").count() >= 6
+    page.wait_for_load_state("networkidle")
+    assert problems.seen == []
+
+
 def test_overview_draws_the_trend_chart_and_the_kpis(page: Page, base: str) -> None:
     page.goto(base + "/")
     expect(page.locator("#chart-trend .main-svg").first).to_be_visible()

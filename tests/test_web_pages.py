@@ -135,3 +135,14 @@ def test_with_a_token_pages_and_static_files_need_it(lake: Lake) -> None:
             # the cookie now carries the token for the page's own requests
             assert browser.get("/static/app.js").status_code == 200
             assert browser.get("/api/v1/meta").status_code == 200
+
+
+def test_api_docs_are_served_by_the_app_itself(client: httpx.Client) -> None:
+    page = client.get("/docs")
+    assert page.status_code == 200 and "swagger-ui" in page.text
+    sources = re.findall(r"""(?:src|href)\s*=\s*["']([^"']+)["']""", page.text)
+    assert sources and not [s for s in sources if s.startswith(("http:", "https:", "//"))]
+    for path in ("/static/apidocs/swagger-ui-bundle.js", "/static/apidocs/swagger-ui.css"):
+        asset = client.get(path)
+        assert asset.status_code == 200 and len(asset.content) > 10_000, path
+    assert client.get("/openapi.json").json()["openapi"].startswith("3.1")

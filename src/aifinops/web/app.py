@@ -28,6 +28,7 @@ from aifinops.lake import Lake, connect
 from aifinops.settings import Settings, load_settings
 from aifinops.web import models
 from aifinops.web.api import WebState, router
+from aifinops.web.apidocs import add_docs
 from aifinops.web.cache import ResponseCache, SharedEngine
 from aifinops.web.security import Guard, check_bind
 
@@ -61,7 +62,13 @@ def create_app(
         EngineError: when the engine cannot start.
     """
     settings = settings or load_settings(lake=lake.root, engine=engine)
-    app = FastAPI(title="aifinops dashboard API", version=__version__, description=DESCRIPTION)
+    app = FastAPI(
+        title="aifinops dashboard API",
+        version=__version__,
+        description=DESCRIPTION,
+        docs_url=None,
+        redoc_url=None,
+    )
     app.state.web = WebState(
         lake, SharedEngine(connect(lake, engine=engine)), settings, ResponseCache()
     )
@@ -74,6 +81,7 @@ def create_app(
         """Liveness: always ``{"ok": true}`` (behind the token when one is set)."""
         return {"ok": True}
 
+    add_docs(app)  # NOTE: before the pages' /static mount, which would shadow its files
     if importlib.util.find_spec(PAGES_MODULE) is not None:
         pages = importlib.import_module(PAGES_MODULE)
         app.include_router(pages.router)
