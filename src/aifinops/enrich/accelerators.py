@@ -38,13 +38,16 @@ def cloud(t: ir.Table) -> ir.StringValue:
 
 
 def instance_type(t: ir.Table) -> ir.StringValue:
-    """Return the instance type a row names, as the provider spells it (or NULL)."""
+    """Return the instance type a row names, as the provider spells it (or NULL).
+
+    Needs the ``_cloud`` column (:func:`cloud`), so the provider is mapped once per row.
+    """
     details = t.SkuPriceDetails.re_extract(_INSTANCE_IN_DETAILS, 1).nullif("")
     aws_usage = t.SkuMeter.re_extract(":" + _AWS_TYPE, 1).nullif("")
     aws_text = t.ChargeDescription.re_extract(" " + _AWS_TYPE + " ", 1).nullif("")
     meter = t.SkuMeter.re_extract(_AZURE_METER, 1).nullif("")
     azure = ibis.literal("Standard_") + meter.re_replace(" ", "_")
-    c = cloud(t)
+    c = t._cloud
     return ibis.coalesce(
         details,
         ibis.ifelse(c == "aws", ibis.coalesce(aws_usage, aws_text), ibis.null("string")),
@@ -100,9 +103,9 @@ def with_accelerators(t: ir.Table, facts: FactTables) -> ir.Table:
     NOTE: built in steps: an expression reused inside another is inlined by Ibis, so each
     value used more than once is first made a column.
     """
-    step = t.mutate(
-        _cloud=cloud(t),
-        _instance=instance_type(t),
+    step = t.mutate(_cloud=cloud(t))
+    step = step.mutate(
+        _instance=instance_type(step),
         _hours=usage_hours(t),
         _sku_text=ibis.coalesce(t.SkuMeter, t.ChargeDescription, "").lower(),
         _gpus_per_unit=t.SkuMeter.re_extract(_GPUS_PER_UNIT, 1).nullif(""),

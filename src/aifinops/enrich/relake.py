@@ -16,6 +16,7 @@ import pyarrow.parquet as pq
 
 from aifinops.enrich.sql import CompiledEnrichment
 from aifinops.focus import lake_schema
+from aifinops.ingest.convert import sql_type
 from aifinops.lake.duck import DuckSession, quote_ident, quote_literal
 from aifinops.lake.manifest import Manifest
 from aifinops.lake.store import Lake
@@ -34,22 +35,10 @@ def lake_rows_sql(files: list[Path]) -> str:
         if field.name in present:
             columns.append(quote_ident(field.name))
         else:
-            columns.append(f"CAST(NULL AS {_duck_type(field.type)}) AS {quote_ident(field.name)}")
+            typed = sql_type(str(field.type))
+            columns.append(f"CAST(NULL AS {typed}) AS {quote_ident(field.name)}")
     names = ", ".join(quote_literal(str(p)) for p in files)
     return f"SELECT {', '.join(columns)} FROM read_parquet([{names}], union_by_name=true)"
-
-
-def _duck_type(arrow_type: object) -> str:
-    text = str(arrow_type)
-    if text.startswith("decimal128"):
-        return "DECIMAL" + text.removeprefix("decimal128")
-    return {
-        "string": "VARCHAR",
-        "bool": "BOOLEAN",
-        "timestamp[us, tz=UTC]": "TIMESTAMPTZ",
-        "int64": "BIGINT",
-        "double": "DOUBLE",
-    }.get(text, "VARCHAR")
 
 
 def enrich_lake(

@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from aifinops.focus import lake_schema
 from aifinops.ingest import aws_common, convert
 from aifinops.ingest.aws_common import CHARGE_CATEGORY, USAGE_TYPES, AwsColumns, AwsLayout
 from aifinops.ingest.scan import Check
@@ -96,7 +95,7 @@ def build_plan(
     # Build everything first: each piece registers the typed values it uses in lay.memo,
     # and the scan then computes each of them once (see AwsLayout.memo_scan).
     aws_common.with_parts("", cols)
-    select = select_list(focus_values(cols, source=source))
+    select = convert.select_list(focus_values(cols, source=source))
     row_checks = checks(cols, headers)
     reconciliation = aws_common.reconciliation(lay, scan_sql(info))
     return ReadPlan(
@@ -109,23 +108,6 @@ def build_plan(
         notes=["Savings Plan negation lines dropped: covered usage is billed at 0 instead"],
         reconciliation=reconciliation,
         line=f"{aws_common.PART} = 0",
-    )
-
-
-def sql_type(arrow_type: str) -> str:
-    """Return the DuckDB type of a lake column's Arrow type name."""
-    if arrow_type.startswith("decimal"):
-        return convert.DECIMAL_SQL
-    if arrow_type.startswith("timestamp"):
-        return "TIMESTAMPTZ"
-    return {"bool": "BOOLEAN", "int64": "BIGINT"}.get(arrow_type, "VARCHAR")
-
-
-def select_list(values: Mapping[str, str]) -> str:
-    """Return the lake-schema SELECT list, NULL for every column not in ``values``."""
-    return ",\n  ".join(
-        f"CAST({values.get(f.name, 'NULL')} AS {sql_type(str(f.type))}) AS {quote_ident(f.name)}"
-        for f in lake_schema()
     )
 
 

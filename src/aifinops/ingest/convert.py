@@ -7,8 +7,11 @@ gives NULL; :func:`failed` builds the test that finds such rows so ingest can na
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
+from aifinops.focus import lake_schema
 from aifinops.focus.columns import DECIMAL_PRECISION, DECIMAL_SCALE, VALUE_SPELLINGS
-from aifinops.lake.duck import quote_literal
+from aifinops.lake.duck import quote_ident, quote_literal
 
 DECIMAL_SQL = f"DECIMAL({DECIMAL_PRECISION},{DECIMAL_SCALE})"
 _NULL_WORDS = ("", "NULL", "null", "Null", "None", "N/A")
@@ -137,3 +140,20 @@ def to_enum(raw: str, column: str) -> str:
 def failed(raw: str, converted: str) -> str:
     """Return SQL that is true where ``raw`` holds a value but ``converted`` is NULL."""
     return f"({clean_text(raw)} IS NOT NULL AND {converted} IS NULL)"
+
+
+def sql_type(arrow_type: str) -> str:
+    """Return the DuckDB type of a lake column's Arrow type name."""
+    if arrow_type.startswith("decimal"):
+        return DECIMAL_SQL
+    if arrow_type.startswith("timestamp"):
+        return "TIMESTAMPTZ"
+    return {"bool": "BOOLEAN", "int64": "BIGINT"}.get(arrow_type, "VARCHAR")
+
+
+def select_list(values: Mapping[str, str]) -> str:
+    """Return the lake-schema SELECT list, NULL for every column not in ``values``."""
+    return ",\n  ".join(
+        f"CAST({values.get(f.name, 'NULL')} AS {sql_type(str(f.type))}) AS {quote_ident(f.name)}"
+        for f in lake_schema()
+    )

@@ -175,7 +175,8 @@ def projection(
     items = []
     for field in lake_schema():
         value = fixed.get(field.name) or _value_for(field.name, exprs, lay, info, fallbacks)
-        items.append(f"CAST({value} AS {_sql_type(str(field.type))}) AS {quote_ident(field.name)}")
+        typed = convert.sql_type(str(field.type))
+        items.append(f"CAST({value} AS {typed}) AS {quote_ident(field.name)}")
     return ",\n  ".join(items)
 
 
@@ -223,18 +224,6 @@ def _extras_json(extras: tuple[str, ...]) -> str:
         for c in extras
     )
     return f"CAST(json_object({pairs}) AS VARCHAR)"
-
-
-def _sql_type(arrow_type: str) -> str:
-    if arrow_type.startswith("decimal"):
-        return convert.DECIMAL_SQL
-    if arrow_type.startswith("timestamp"):
-        return "TIMESTAMPTZ"
-    if arrow_type == "bool":
-        return "BOOLEAN"
-    if arrow_type == "int64":
-        return "BIGINT"
-    return "VARCHAR"
 
 
 class FocusReader:

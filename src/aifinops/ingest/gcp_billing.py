@@ -19,9 +19,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from aifinops.errors import BadInputError
-from aifinops.focus import lake_schema
 from aifinops.ingest import convert, gcp_credits
-from aifinops.ingest.focus_file import _sql_type
+from aifinops.ingest.convert import select_list
 from aifinops.ingest.scan import Check, scan_sql
 from aifinops.ingest.sniff import SourceInfo
 from aifinops.lake.duck import quote_ident, quote_literal
@@ -355,10 +354,7 @@ def projection(info: SourceInfo, scan: str, fallbacks: Mapping[str, str]) -> str
     """
     credit = gcp_credits.credit_row(_EXTRAS)
     exprs = gcp_credits.split(expressions(info, scan, fallbacks), credit)
-    return ",\n  ".join(
-        f"CAST({exprs.get(f.name, 'NULL')} AS {_sql_type(str(f.type))}) AS {quote_ident(f.name)}"
-        for f in lake_schema()
-    )
+    return select_list(exprs)
 
 
 def checks() -> list[Check]:

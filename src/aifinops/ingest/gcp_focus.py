@@ -14,10 +14,9 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from aifinops.errors import BadInputError
-from aifinops.focus import lake_schema
 from aifinops.focus.columns import COLUMNS_BY_NAME
 from aifinops.ingest import convert
-from aifinops.ingest.focus_file import _sql_type
+from aifinops.ingest.convert import select_list
 from aifinops.ingest.gcp_focus_columns import (
     NESTED,
     Row,
@@ -161,10 +160,7 @@ def projection(info: SourceInfo, fallbacks: Mapping[str, str]) -> str:
         "x_SourceFile": quote_literal(str(info.path)),
         "x_SourceExtras": _extras(info),
     }
-    return ",\n  ".join(
-        f"CAST({exprs.get(f.name, 'NULL')} AS {_sql_type(str(f.type))}) AS {quote_ident(f.name)}"
-        for f in lake_schema()
-    )
+    return select_list(exprs)
 
 
 def _money_check(column: str, *, required: bool) -> Check:
