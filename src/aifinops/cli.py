@@ -15,10 +15,13 @@ from rich.markup import escape
 from aifinops import __version__, cli_allocate, cli_enrich, cli_serve
 from aifinops.cli_catalog import catalog_app
 from aifinops.cli_catalog_refresh import refresh as refresh_catalog_command
+from aifinops.cli_collect import collect_app
+from aifinops.cli_import import import_app
 from aifinops.cli_options import EngineOpt, FormatOpt, LakeOpt, PeriodOpt
 from aifinops.cli_output import EXIT_FINDINGS, check_format, emit, err, errors, out, progress_bar
 from aifinops.cli_report_output import REPORT_FORMATS, ReportFormatOpt, show
 from aifinops.cli_reports import report_carbon, report_gpu, report_workloads
+from aifinops.cli_waste import report_waste
 from aifinops.settings import load_settings
 
 app = typer.Typer(
@@ -39,7 +42,10 @@ report_app.command("showback")(cli_allocate.report_showback)
 report_app.command("gpu")(report_gpu)
 report_app.command("workloads")(report_workloads)
 report_app.command("carbon")(report_carbon)
+report_app.command("waste")(report_waste)
 app.add_typer(catalog_app, name="catalog")
+app.add_typer(import_app, name="import")
+app.add_typer(collect_app, name="collect")
 
 
 def main() -> None:

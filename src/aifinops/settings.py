@@ -19,6 +19,7 @@ from aifinops.allocate.config import AllocationConfig, yaml_line
 from aifinops.catalog.overrides import PriceOverride
 from aifinops.enrich.config import EnrichConfig
 from aifinops.errors import ConfigError
+from aifinops.thresholds import WasteThresholds
 
 DEFAULT_LAKE = Path("~/.local/share/aifinops/lake")
 CONFIG_ENV = "AIFINOPS_CONFIG"
@@ -64,6 +65,11 @@ class Settings(BaseModel):
     enrich: EnrichConfig = Field(
         default_factory=EnrichConfig,
         description="Workload rules and energy assumptions (docs/enrichment.md).",
+    )
+    waste: WasteThresholds = Field(
+        default_factory=WasteThresholds,
+        description="How GPU telemetry samples are classified busy / under-used / zombie / "
+        "idle: utilisation and memory thresholds, smoothing, longest sample (docs/waste.md).",
     )
 
 

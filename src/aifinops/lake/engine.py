@@ -6,6 +6,7 @@ the chosen backend and returns Arrow tables whose types are the same on every en
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 from collections.abc import Callable
@@ -44,6 +45,27 @@ class Engine:
         # NOTE: ibis's PySpark read_parquet takes one glob, not a list; Spark takes a list.
         frame = spark_session().read.parquet(*files)
         name = f"aifinops_costs_{self.lake.version()}"
+        frame.createOrReplaceTempView(name)
+        return self.backend.table(name)
+
+    def signals(self, table: str) -> ibis.Table:
+        """Return signal table ``table`` (``metrics``, ``telemetry``, ``runs``,
+        ``run_metrics``) as an Ibis table (empty, but typed, when nothing was imported).
+
+        Raises:
+            LakeError: for an unknown table.
+        """
+        from aifinops.signals.schema import SCHEMAS
+        from aifinops.signals.store import signal_files, signal_manifests
+
+        files = [str(p) for p in signal_files(self.lake, table)]
+        if not files:
+            return ibis.memtable(SCHEMAS[table].empty_table())
+        if self.name == "duckdb":
+            return self.backend.read_parquet(files, hive_partitioning=False, union_by_name=True)
+        frame = spark_session().read.parquet(*files)
+        stamp = "".join(m.content_sha256 for m in signal_manifests(self.lake, table))
+        name = f"aifinops_{table}_{hashlib.sha256(stamp.encode()).hexdigest()[:16]}"
         frame.createOrReplaceTempView(name)
         return self.backend.table(name)
 

@@ -38,7 +38,11 @@ DATA_GLOB = "part-*.parquet"
 _STAGING = ".staging"
 _TRASH = ".trash"
 _LOCK = ".writer.lock"
+_ORIGIN = "origin"  # in a .trash entry: where its directory came from, below the lake root
+_TRASHED = "old"  # in a .trash entry: the replaced directory itself
 _KEYS = ("provider", "billing_account", "billing_period")
+#: The manifest file of a signal table's source partition (see aifinops.signals.store).
+SIGNAL_MANIFEST_NAME = "manifest.json"
 
 
 @dataclass(frozen=True, order=True)
@@ -127,21 +131,39 @@ class Lake:
         directory first, so the manifest and data travel together in one rename.
         """
         manifest.write(staged / MANIFEST_NAME)
+        self.replace_dir(staged, self.costs_dir / key.relative_path())
+        log.info("committed partition %s (%d rows)", key.label(), manifest.row_count)
+
+    def replace_dir(self, staged: Path, final: Path) -> None:
+        """Atomically make the complete directory ``staged`` the directory ``final``.
+
+        Any directory below the lake root can be replaced this way (cost partitions, the
+        signal tables' source partitions). The caller must hold the writer lock. An old
+        ``final`` is first moved into ``.trash`` beside a note of where it came from, so
+        :meth:`recover` puts it back when a crash comes between the two renames.
+        """
         for child in staged.iterdir():
             _fsync_file(child)
         _fsync_dir(staged)
-        final = self.costs_dir / key.relative_path()
         final.parent.mkdir(parents=True, exist_ok=True)
         trash = None
         if final.exists():
-            trash = self.costs_dir / _TRASH / uuid.uuid4().hex
-            trash.parent.mkdir(parents=True, exist_ok=True)
-            os.rename(final, trash)
+            trash = self._trash_entry(final)
+            os.rename(final, trash / _TRASHED)
         os.rename(staged, final)
         _fsync_dir(final.parent)
         if trash is not None:
             shutil.rmtree(trash)
-        log.info("committed partition %s (%d rows)", key.label(), manifest.row_count)
+
+    def _trash_entry(self, final: Path) -> Path:
+        entry = self.costs_dir / _TRASH / uuid.uuid4().hex
+        entry.mkdir(parents=True)
+        with open(entry / _ORIGIN, "w", encoding="utf-8") as fh:
+            fh.write(final.relative_to(self.root).as_posix())
+            fh.flush()
+            os.fsync(fh.fileno())
+        _fsync_dir(entry)
+        return entry
 
     def recover(self) -> None:
         """Clean what a crashed writer left: drop staged data, restore or drop replaced data."""
@@ -156,6 +178,10 @@ class Lake:
                 self._restore_or_drop(old)
 
     def _restore_or_drop(self, old: Path) -> None:
+        if (old / _ORIGIN).exists():
+            self._restore_or_drop_entry(old)
+            return
+        # NOTE: trash written before replace_dir() held the partition itself, no note.
         try:
             manifest = Manifest.read(old / MANIFEST_NAME)
         except (OSError, ValueError):
@@ -168,6 +194,15 @@ class Lake:
             log.warning("restoring partition %s after an interrupted replacement", final)
             final.parent.mkdir(parents=True, exist_ok=True)
             os.rename(old, final)
+
+    def _restore_or_drop_entry(self, entry: Path) -> None:
+        final = self.root / (entry / _ORIGIN).read_text(encoding="utf-8")
+        moved = entry / _TRASHED
+        if moved.exists() and not final.exists():
+            log.warning("restoring %s after an interrupted replacement", final)
+            final.parent.mkdir(parents=True, exist_ok=True)
+            os.rename(moved, final)
+        shutil.rmtree(entry)
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -201,10 +236,18 @@ class Lake:
         )
 
     def version(self) -> str:
-        """Return a short id that changes whenever any partition changes (for caches)."""
+        """Return a short id that changes whenever any partition changes (for caches).
+
+        Cost partitions count by their manifests; the signal tables (``metrics/``,
+        ``telemetry/``, ``runs/``…, one ``source=`` partition per import) by their manifest
+        files' bytes, which change with every rewrite.
+        """
         digest = hashlib.sha256()
         for m in self.manifests():
             digest.update(f"{m.key().label()}:{m.content_sha256}:{m.ingested_at}".encode())
+        for path in sorted(self.root.glob(f"*/source=*/{SIGNAL_MANIFEST_NAME}")):
+            digest.update(path.relative_to(self.root).as_posix().encode())
+            digest.update(path.read_bytes())
         return digest.hexdigest()[:16]
 
 
