@@ -21,6 +21,8 @@ from aifinops.cli_options import EngineOpt, FormatOpt, LakeOpt, PeriodOpt
 from aifinops.cli_output import EXIT_FINDINGS, check_format, emit, err, errors, out, progress_bar
 from aifinops.cli_report_output import REPORT_FORMATS, ReportFormatOpt, show
 from aifinops.cli_reports import report_carbon, report_gpu, report_workloads
+from aifinops.cli_runs import import_runs, report_runs
+from aifinops.cli_units import report_storage, report_units
 from aifinops.cli_waste import report_waste
 from aifinops.settings import load_settings
 
@@ -43,6 +45,10 @@ report_app.command("gpu")(report_gpu)
 report_app.command("workloads")(report_workloads)
 report_app.command("carbon")(report_carbon)
 report_app.command("waste")(report_waste)
+report_app.command("runs")(report_runs)
+report_app.command("units")(report_units)
+report_app.command("storage")(report_storage)
+import_app.command("runs")(import_runs)
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(import_app, name="import")
 app.add_typer(collect_app, name="collect")

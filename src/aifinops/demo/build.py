@@ -27,7 +27,9 @@ from aifinops.demo.usage import UsageState, provider_day, provider_period_hours
 
 log = logging.getLogger(__name__)
 
-_OUTPUTS = ("focus", "labels", "aws", "azure", "gcp", "metrics", "telemetry", "stories.json")
+_OUTPUTS = (
+    "focus", "labels", "aws", "azure", "gcp", "metrics", "telemetry", "mlruns", "stories.json",
+)  # fmt: skip
 #: From this scale up, generation runs in two processes (below, start-up costs more).
 PARALLEL_FROM_SCALE = 1.0
 Progress = Callable[[int, int], None]
