@@ -14,6 +14,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from urllib.parse import quote
 
 import uvicorn
 from playwright.sync_api import expect, sync_playwright
@@ -22,8 +23,11 @@ from aifinops.lake.store import Lake
 from aifinops.web.app import create_app
 
 ROOT = Path(__file__).resolve().parents[1]
-#: File name, path (with the state shown) and the element marked once drawn.
-SHOTS = (
+#: The zombie notebook of the demo: its timeline shows work, then a GPU held but idle.
+NOTEBOOK = "arn:aws:sagemaker:us-east-1:271650389412:notebook-instance/nb-priya-finetune"
+#: File name, path (with the state shown), the element marked once drawn, and the height
+#: taken when not the viewport's 800 pixels.
+SHOTS: tuple[tuple[str, str, str] | tuple[str, str, str, int], ...] = (
     ("overview.png", "/", "#chart-trend"),
     (
         "explore.png",
@@ -33,6 +37,9 @@ SHOTS = (
     ("gpus.png", "/gpus", "#chart-gpu-rate"),
     ("teams.png", "/teams?by=team", "#chart-teams"),
     ("data.png", "/data", "#data-partitions"),
+    ("units.png", "/units?figure=usd_per_1m_tokens_out", "#chart-units"),
+    ("runs.png", "/runs", "#chart-runs"),
+    ("waste.png", "/waste?resource=" + quote(NOTEBOOK, safe=""), "#chart-timeline", 1060),
 )
 MAX_BYTES = 200_000
 
@@ -67,9 +74,12 @@ def main() -> int:
             )
             page = browser.new_page(viewport={"width": 1200, "height": 800})
             page.set_default_timeout(120_000)
-            for name, path, drawn in SHOTS:
+            for name, path, drawn, *tall in SHOTS:
+                page.set_viewport_size({"width": 1200, "height": tall[0] if tall else 800})
                 page.goto(base + path)
-                expect(page.locator(drawn)).to_have_attribute("data-query", re.compile(".+"))
+                expect(page.locator(drawn)).to_have_attribute(
+                    "data-query", re.compile(".+"), timeout=120_000
+                )
                 page.wait_for_timeout(800)  # let Plotly finish its layout
                 target = args.out / name
                 page.screenshot(path=str(target), full_page=False)

@@ -115,7 +115,8 @@ def test_overview_movers_compare_the_last_month_with_the_one_before(
     for m in movers:
         assert (m["previous_month"], m["current_month"]) == ("2026-08", "2026-09")
         assert Decimal(m["change"]) == changes[(m["service"], m["provider"])]
-    assert body["kpis"]["idle_gpu_share"] is None
+    # The idle-GPU share, from the demo's telemetry, is tested in tests/test_web_ml.py.
+    assert body["kpis"]["telemetry"] is True
     coverage = engine.execute(
         tag_coverage(engine.costs(), by=[], period=Period("2026-09", "2026-09"))
     )

@@ -8,7 +8,7 @@ import re
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 import pytest
@@ -35,6 +35,8 @@ from playwright.sync_api import (  # noqa: E402 - only once Chromium is known to
 )
 
 pytestmark = pytest.mark.slow
+#: The pages' analyses take seconds on a busy machine: assertions wait up to this long.
+expect.set_options(timeout=60_000)
 TOKEN = "browser-test-token"
 #: Each page and an element its script marks (data-query) once drawn from the API.
 DRAWN = {
@@ -44,6 +46,8 @@ DRAWN = {
     "/teams": "#chart-teams",
     "/data": "#data-partitions",
 }
+# NOTE: /units, /runs and /waste are loaded, checked for console errors and driven by their
+# own tests below (each page's analyses take seconds; loading them twice would double that).
 
 
 class Problems:
@@ -145,7 +149,8 @@ def test_overview_draws_the_trend_chart_and_the_kpis(page: Page, base: str) -> N
     x = {v for trace in plotted_x(page, "#chart-trend") for v in trace}
     assert x == set(months)
     assert page.locator("#chart-trend .bars .point").count() > 0
-    expect(page.locator("#kpi-idle_gpu_share .kpi-value")).to_have_text("no telemetry yet")
+    idle = api(base, "/api/v1/overview", []).json()["kpis"]["idle_gpu_share"]
+    expect(page.locator("#kpi-idle_gpu_share .kpi-value")).to_have_text(f"{idle * 100:.1f}%")
     expect(page.locator("#kpi-allocatable_share .kpi-value")).to_have_text(re.compile(r"%$"))
     expect(page.locator("#movers table tbody tr").first).to_be_visible()
     # Plotly's modebar offers no way out of the app (no "Share chart", no logo link)
@@ -269,3 +274,76 @@ def test_with_a_token_the_pages_work_through_the_cookie(browser: Browser, lake: 
         page.wait_for_load_state("networkidle")
         assert problems.seen == []
         context.close()
+
+
+def test_unit_costs_grouping_and_figure_update_chart_table_and_url(page: Page, base: str) -> None:
+    problems = Problems(page)
+    page.goto(base + "/units")
+    chart, table = page.locator("#chart-units"), page.locator("#units-table")
+    expect(chart).to_have_attribute("data-query", "")
+    page.select_option("#units-by", "team")
+    expect(chart).to_have_attribute("data-query", re.compile("by=team"))
+    assert query_of(page)["by"] == ["team"]
+    body = api(base, "/api/v1/units", [("by", "team")]).json()
+    expect(table.locator("tbody tr")).to_have_count(len(body["rows"]))
+    names = page.evaluate("document.querySelector('#chart-units').data.map((t) => t.name)")
+    counted = [r for r in body["rows"] if r["usd_per_1k_requests"] is not None]
+    assert counted and set(names) == {r["team"] or "(none)" for r in counted}
+    page.select_option("#units-figure", "usd_per_1m_tokens_out")
+    expect(chart).to_have_attribute("data-query", re.compile("figure=usd_per_1m_tokens_out"))
+    assert query_of(page)["figure"] == ["usd_per_1m_tokens_out"]
+    formula = next(f for f in body["figures"] if f["column"] == "usd_per_1m_tokens_out")
+    expect(page.locator("#units-formula")).to_have_text(formula["formula"])
+    header = table.locator("th", has_text="usd per 1m tokens out")
+    assert header.get_attribute("title") == formula["formula"]
+    page.wait_for_load_state("networkidle")
+    assert problems.seen == []
+
+
+def test_runs_outcome_filter_updates_chart_ledger_and_url(page: Page, base: str) -> None:
+    problems = Problems(page)
+    if not api(base, "/api/v1/runs", []).json()["runs_imported"]:
+        pytest.skip("the demo has no MLflow runs without MLflow (pip install 'aifinops[mlflow]')")
+    page.goto(base + "/runs")
+    chart, ledger = page.locator("#chart-runs"), page.locator("#runs-table")
+    expect(chart).to_have_attribute("data-query", "period=all")
+    expect(page.locator("#runs-early tbody tr", has_text="pretrain-7b-run42")).to_have_count(1)
+    page.select_option("#runs-outcome", "failed")
+    expect(chart).to_have_attribute("data-query", re.compile("outcome=failed"))
+    assert query_of(page)["outcome"] == ["failed"]
+    body = api(base, "/api/v1/runs", [("outcome", "failed")]).json()
+    expect(ledger.locator("tbody tr")).to_have_count(len(body["rows"]))
+    traces = page.evaluate("document.querySelector('#chart-runs').data.map((t) => t.name)")
+    assert traces == ["failed"]
+    options = page.locator("#runs-experiment option").all_text_contents()
+    assert options == ["All experiments", *body["experiment_names"]]
+    page.wait_for_load_state("networkidle")
+    assert problems.seen == []
+
+
+def test_gpu_waste_grouping_and_timeline_update_with_the_url(page: Page, base: str) -> None:
+    problems = Problems(page)
+    page.goto(base + "/waste")
+    chart, timeline = page.locator("#chart-waste"), page.locator("#chart-timeline")
+    expect(timeline).to_have_attribute("data-query", re.compile("resource="))
+    thresholds = api(base, "/api/v1/waste", [("by", "host")]).json()["thresholds"]
+    expect(page.locator("#waste-thresholds tbody tr")).to_have_count(len(thresholds))
+    page.select_option("#waste-by", "model")
+    expect(chart).to_have_attribute("data-query", re.compile("by=model"))
+    assert query_of(page)["by"] == ["model"]
+    body = api(base, "/api/v1/waste", [("by", "model")]).json()
+    expect(page.locator("#waste-table tbody tr")).to_have_count(len(body["rows"]))
+    x = {v for trace in plotted_x(page, "#chart-waste") for v in trace}
+    assert x == {r["model"] for r in body["rows"]}
+    last = body["resources"][-1]["resource"]
+    page.select_option("#waste-resource", last)
+    wanted = re.compile(re.escape(urlencode({"resource": last})))
+    expect(timeline).to_have_attribute("data-query", wanted)
+    assert query_of(page)["resource"] == [last]
+    segments = api(base, "/api/v1/waste/segments", [("resource", last)]).json()["segments"]
+    drawn = page.evaluate(
+        "document.querySelector('#chart-timeline').data.reduce((n, t) => n + t.y.length, 0)"
+    )
+    assert drawn == len(segments)
+    page.wait_for_load_state("networkidle")
+    assert problems.seen == []

@@ -22,8 +22,20 @@ PAGES: dict[str, tuple[str, ...]] = {
     "/gpus": ("chart-gpu-hours", "chart-gpu-rate", "gpu-table", "gpu-cheapest"),
     "/teams": ("chart-teams", "teams-table", "teams-pools", "owner-by"),
     "/data": ("data-partitions", "data-reconciliation", "validation-status"),
+    "/units": ("chart-units", "units-table", "units-by", "units-grain", "units-figure"),
+    "/runs": ("chart-runs", "runs-table", "runs-early", "runs-outcome", "runs-experiment"),
+    "/waste": ("chart-waste", "chart-timeline", "waste-table", "waste-thresholds", "waste-by"),
 }
-LIVE = ("Overview", "Explore", "GPUs", "Teams &amp; models", "Data")
+LIVE = (
+    "Overview",
+    "Explore",
+    "GPUs",
+    "Teams &amp; models",
+    "Data",
+    "Unit costs",
+    "Runs",
+    "GPU waste",
+)
 COMING = ("Anomalies", "Budgets", "Policies", "Recommendations", "Plans")
 #: Any src/href (or CSS url()) that leaves the app: scheme-qualified or protocol-relative.
 EXTERNAL = re.compile(
@@ -74,11 +86,12 @@ def test_each_page_holds_its_chart_containers(
     for element in ids:
         assert f'id="{element}"' in html, f"{path} lacks #{element}"
     assert '<script src="/static/app.js"' in html
+    assert '<script src="/static/ml.js"' in html
     assert '<link rel="stylesheet" href="/static/app.css">' in html
 
 
 def test_chart_pages_load_plotly_from_the_app(client: httpx.Client) -> None:
-    for path in ("/", "/explore", "/gpus", "/teams"):
+    for path in ("/", "/explore", "/gpus", "/teams", "/units", "/runs", "/waste"):
         assert '<script src="/static/plotly.min.js"' in client.get(path).text
 
 
@@ -110,7 +123,7 @@ def test_nothing_is_loaded_from_outside_the_app(client: httpx.Client) -> None:
         assert not EXTERNAL.search(html), f"{path} loads {EXTERNAL.search(html)}"
         for tag in re.findall(r"<(?:script|link|img|iframe)\b[^>]*>", html):
             assert "http:" not in tag and "https:" not in tag, tag
-    for asset in ("/static/app.js", "/static/app.css"):
+    for asset in ("/static/app.js", "/static/ml.js", "/static/app.css"):
         text = client.get(asset).text
         assert "http://" not in text and "https://" not in text, asset
         assert "@import" not in text
@@ -121,6 +134,8 @@ def test_pages_only_call_the_same_origin_json_api(client: httpx.Client) -> None:
     assert re.findall(r"fetch\(\s*url", js), "app.js fetches through its one api() helper"
     assert 'credentials: "same-origin"' in js
     assert "XMLHttpRequest" not in js and "WebSocket" not in js
+    ml = client.get("/static/ml.js").text
+    assert "fetch(" not in ml and "XMLHttpRequest" not in ml, "ml.js uses app.js's api()"
 
 
 def test_with_a_token_pages_and_static_files_need_it(lake: Lake) -> None:

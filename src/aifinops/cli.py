@@ -123,9 +123,12 @@ def demo(
         "table",
         title="Largest spend by workload and team (classified and allocated at ingest)",
     )
+    signals = ", ".join(f"{m.table} {m.rows:,}" for m in built.signals)
+    if signals:
+        out.print(f"Imported beside the bill (rows): {signals}.")
     out.print(
         f"Next: aifinops report gpu --lake {target.root}   "
-        f"(also: report spend, workloads, tags, carbon, showback)"
+        f"(also: report spend, workloads, tags, carbon, showback, waste, units, runs, storage)"
     )
     if serve:
         from aifinops.web.app import serve_lake

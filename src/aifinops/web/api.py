@@ -161,7 +161,11 @@ def get_meta(request: Request) -> Response:
 def get_overview(request: Request, period: PeriodQ = "all") -> Response:
     """Totals, monthly trend per provider, AI/accelerator share, top movers and KPIs."""
     chosen = period_of(period)
-    return cached(request, ("overview", chosen), lambda s: overview(s.engine, period=chosen))
+
+    def compute(s: WebState) -> Any:
+        return overview(s.engine, period=chosen, thresholds=s.settings.waste)
+
+    return cached(request, ("overview", chosen), compute)
 
 
 @router.get(

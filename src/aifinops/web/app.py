@@ -28,6 +28,7 @@ from aifinops.lake import Lake, connect
 from aifinops.settings import Settings, load_settings
 from aifinops.web import models
 from aifinops.web.api import WebState, router
+from aifinops.web.api_ml import router as ml_router
 from aifinops.web.apidocs import add_docs
 from aifinops.web.cache import ResponseCache, SharedEngine
 from aifinops.web.security import Guard, check_bind
@@ -75,6 +76,7 @@ def create_app(
     app.add_exception_handler(BadInputError, _bad_input)
     app.add_exception_handler(AifinopsError, _failed)
     app.include_router(router)
+    app.include_router(ml_router)
 
     @app.get("/healthz", response_model=models.Health, tags=["health"])
     def healthz() -> dict[str, bool]:

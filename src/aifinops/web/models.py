@@ -61,7 +61,11 @@ class Mover(BaseModel):
 class Kpis(BaseModel):
     allocatable_share: float | None = Field(description="Share of effective cost with a team.")
     effective_savings_rate: float | None = Field(description="savings / list cost.")
-    idle_gpu_share: float | None = Field(description="Null until utilisation telemetry exists.")
+    idle_gpu_share: float | None = Field(
+        description="Share (0-1) of the GPU-hours observed in telemetry spent idle or zombie; "
+        "null without telemetry (or with no GPU-hours in the period)."
+    )
+    telemetry: bool = Field(description="True when GPU telemetry has been imported.")
     usd_per_gpu_hour: Money = Field(description="Accelerator effective cost / accelerator-hours.")
 
 
@@ -120,6 +124,80 @@ class DataStatus(BaseModel):
     partitions: list[Row] = Field(description="`aifinops sources` rows.")
     reconciliation: list[Row] = Field(description="Manifest totals vs the engine's sums.")
     validation: Validation
+
+
+class UnitFigure(BaseModel):
+    column: str = Field(description="The row key of the figure, e.g. usd_per_1k_requests.")
+    unit: str = Field(description="The counted unit (metric) it divides by.")
+    per: str = Field(description="What one figure buys, in words.")
+    formula: str = Field(description="How the figure is worked out.")
+
+
+class Units(BaseModel):
+    by: list[str]
+    grain: str = Field(description="month, day or none.")
+    period: str
+    basis: str = Field(description="Where the cost comes from (billing).")
+    metrics: bool = Field(description="True when usage metrics have been imported.")
+    columns: list[str] = Field(description="Row keys in order: dimensions, period, measures.")
+    rows: list[Row] = Field(description="`aifinops report units` rows; money as strings.")
+    figures: list[UnitFigure]
+    notes: list[str]
+
+
+class RunRule(BaseModel):
+    metric: str
+    mode: str
+    patience: int
+    min_delta: float
+    abandoned_after_hours: float
+
+
+class Runs(BaseModel):
+    as_of: str = Field(description="When the ledger was drawn up: unfinished runs end here.")
+    period: str = Field(description="Months the runs started in.")
+    outcomes: list[str] = Field(description="The outcomes kept (empty: all).")
+    experiment: str | None
+    runs_imported: bool = Field(description="True when MLflow runs have been imported.")
+    experiment_names: list[str] = Field(description="Every experiment in the lake.")
+    columns: list[str]
+    rows: list[Row] = Field(description="The run ledger (`aifinops report runs`).")
+    experiments: list[Row] = Field(description="Per experiment: runs, outcomes, costs.")
+    by_outcome: list[Row] = Field(description="Per experiment and outcome: runs, cost.")
+    early_stops: list[Row] = Field(description="Runs and sessions past their early stop.")
+    rule: RunRule
+
+
+class Threshold(BaseModel):
+    name: str
+    value: float
+    meaning: str
+
+
+class Waste(BaseModel):
+    by: list[str]
+    period: str
+    telemetry: bool = Field(description="True when GPU telemetry has been imported.")
+    columns: list[str]
+    rows: list[Row] = Field(description="`aifinops report waste` rows (waste states only).")
+    totals: list[Row] = Field(description="Every state's GPU-hours, share, cost, energy.")
+    notes: list[str]
+    thresholds: list[Threshold]
+    resources: list[Row] = Field(description="Resources (else hosts) in the telemetry.")
+
+
+class WasteSegments(BaseModel):
+    resource: str
+    period: str
+    segments: list[Row] = Field(description="Priced segments, by GPU and start time.")
+    count: int = Field(description="Segments before `limit`.")
+    truncated: bool
+
+
+class GpuUtilisation(BaseModel):
+    period: str
+    telemetry: bool
+    rows: list[Row] = Field(description="Per GPU model: GPU-hours by state, waste, energy.")
 
 
 class Health(BaseModel):

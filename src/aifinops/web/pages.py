@@ -18,7 +18,12 @@ from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
+from aifinops.analyze.phases import WASTE_STATES
+from aifinops.analyze.runs import OUTCOMES
 from aifinops.analyze.spend import DIMENSIONS, MEASURES
+from aifinops.analyze.unit_figures import FIGURES
+from aifinops.analyze.units import DEFAULT_UNIT_BY, UNIT_DIMENSIONS
+from aifinops.analyze.waste import WASTE_DIMENSIONS
 
 HERE = Path(__file__).parent
 TEMPLATES = Jinja2Templates(directory=HERE / "templates")
@@ -42,6 +47,9 @@ NAV: tuple[NavItem, ...] = (
     NavItem("GPUs", "/gpus", "gpus"),
     NavItem("Teams & models", "/teams", "teams"),
     NavItem("Data", "/data", "data"),
+    NavItem("Unit costs", "/units", "units"),
+    NavItem("Runs", "/runs", "runs"),
+    NavItem("GPU waste", "/waste", "waste"),
     NavItem("Anomalies", None),
     NavItem("Budgets", None),
     NavItem("Policies", None),
@@ -69,6 +77,14 @@ DIMENSION_LABELS: dict[str, str] = {
 CHART_MEASURES = ("effective_cost", "billed_cost", "list_cost")
 #: Who the Teams & models page can show back to.
 OWNERS = ("team", "project", "model")
+#: The Unit costs page's groupings (one dimension, or the report's default three).
+UNIT_GROUPS = (*UNIT_DIMENSIONS, ",".join(DEFAULT_UNIT_BY))
+#: The Unit costs page's figures: column and what one buys.
+UNIT_FIGURES = (
+    *((f.column, f.per) for f in FIGURES),
+    ("usd_per_gpu_hour", "GPU-hour"),
+    ("usd_per_1k_requests_all_hours", "1,000 requests, every hour"),
+)
 
 
 def dimension_choices() -> list[tuple[str, str]]:
@@ -90,6 +106,11 @@ def _render(request: Request, template: str, page: str, title: str) -> HTMLRespo
         "measures": [m for m in MEASURES if m in CHART_MEASURES],
         "all_measures": list(MEASURES),
         "owners": OWNERS,
+        "unit_groups": UNIT_GROUPS,
+        "unit_figures": UNIT_FIGURES,
+        "outcomes": OUTCOMES,
+        "waste_dimensions": tuple(WASTE_DIMENSIONS),
+        "waste_states": WASTE_STATES,
     }
     return TEMPLATES.TemplateResponse(request, template, context)
 
@@ -122,6 +143,24 @@ def teams_page(request: Request) -> HTMLResponse:
 def data_page(request: Request) -> HTMLResponse:
     """Partitions, freshness, reconciliation and validation status."""
     return _render(request, "data.html", "data", "Data")
+
+
+@router.get("/units", response_class=HTMLResponse)
+def units_page(request: Request) -> HTMLResponse:
+    """$ per 1k requests, 1M tokens, epoch, step and GPU-hour by model, team or cloud."""
+    return _render(request, "units.html", "units", "Unit costs")
+
+
+@router.get("/runs", response_class=HTMLResponse)
+def runs_page(request: Request) -> HTMLResponse:
+    """The run ledger, cost per experiment by outcome, and the early-stop opportunities."""
+    return _render(request, "runs.html", "runs", "Runs")
+
+
+@router.get("/waste", response_class=HTMLResponse)
+def waste_page(request: Request) -> HTMLResponse:
+    """Idle, zombie and under-used GPU-hours, cost and energy, and one resource's timeline."""
+    return _render(request, "waste.html", "waste", "GPU waste")
 
 
 def mount_static(app: FastAPI) -> None:

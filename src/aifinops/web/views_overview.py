@@ -6,18 +6,23 @@ from decimal import Decimal
 from typing import Any
 
 from aifinops.analyze import Period, gpu_usage, spend
+from aifinops.analyze.phases import WasteThresholds
 from aifinops.analyze.report_rows import ratio, total
 from aifinops.lake import Engine
 from aifinops.web.views import Row, period_label
+from aifinops.web.views_ml import has_signals, idle_share
 
 #: How many services the movers list keeps (largest absolute change first).
 MOVERS = 5
 _TOTALS = ("billed_cost", "effective_cost", "list_cost", "savings")
 
 
-def overview(engine: Engine, *, period: Period | None = None) -> Row:
+def overview(
+    engine: Engine, *, period: Period | None = None, thresholds: WasteThresholds | None = None
+) -> Row:
     """Return the overview of ``period``: totals, monthly trend per provider, the
-    accelerator share, the top movers (last month vs the one before) and the KPIs."""
+    accelerator share, the top movers (last month vs the one before) and the KPIs
+    (``thresholds`` classify GPU telemetry for the idle-GPU share)."""
     costs = engine.costs()
     whole = engine.execute(spend(costs, by=[], period=period)).to_pylist()
     totals = {k: whole[0][k] if whole else None for k in _TOTALS}
@@ -34,7 +39,7 @@ def overview(engine: Engine, *, period: Period | None = None) -> Row:
         "trend": trend,
         "ai": _ai(accelerator, totals["effective_cost"], kinds),
         "movers": movers(engine, sorted({r["month"] for r in trend_rows})),
-        "kpis": kpis(engine, period=period, totals=totals),
+        "kpis": kpis(engine, period=period, totals=totals, thresholds=thresholds),
     }
 
 
@@ -91,13 +96,22 @@ def movers(engine: Engine, months: list[str]) -> list[Row]:
     return rows[:MOVERS]
 
 
-def kpis(engine: Engine, *, period: Period | None, totals: Row) -> Row:
-    """Return the allocatable share, effective savings rate and effective $/GPU-hour.
+def kpis(
+    engine: Engine,
+    *,
+    period: Period | None,
+    totals: Row,
+    thresholds: WasteThresholds | None = None,
+) -> Row:
+    """Return the allocatable share, effective savings rate, idle-GPU share and effective
+    $/GPU-hour.
 
     ``allocatable_share``: the share of effective cost whose team is known (tag coverage).
-    ``effective_savings_rate``: savings ÷ list cost. ``usd_per_gpu_hour``: effective cost of
-    accelerator rows ÷ their accelerator-hours (exact string). ``idle_gpu_share`` stays null
-    until utilisation telemetry exists.
+    ``effective_savings_rate``: savings ÷ list cost. ``idle_gpu_share``: the share of the
+    GPU-hours observed in telemetry spent idle or zombie
+    (:func:`aifinops.analyze.waste.idle_gpu_share`), null without telemetry; ``telemetry``
+    says whether any was imported. ``usd_per_gpu_hour``: effective cost of accelerator
+    rows ÷ their accelerator-hours (exact string).
     """
     from aifinops.allocate import tag_coverage
 
@@ -110,6 +124,7 @@ def kpis(engine: Engine, *, period: Period | None, totals: Row) -> Row:
         "effective_savings_rate": float(savings / listed)
         if savings is not None and listed
         else None,
-        "idle_gpu_share": None,
+        "idle_gpu_share": idle_share(engine, thresholds or WasteThresholds(), period),
+        "telemetry": has_signals(engine.lake, "telemetry"),
         "usd_per_gpu_hour": ratio(cost, hours),
     }

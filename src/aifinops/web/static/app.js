@@ -83,14 +83,30 @@
     return value === null || value === undefined || value === "" ? "(none)" : String(value);
   }
   function isMoneyKey(key) {
-    return MONEY_KEYS.test(key) && !/(_type|_where|_basis|is_spot|_at)$/.test(key);
+    if (/^wasted_|_waste$/.test(key)) return true;
+    return MONEY_KEYS.test(key) && !/(_type|_where|_basis|is_spot|_at|_source)$/.test(key);
+  }
+  /* A price per unit: cents from $1,000 up, else four significant digits ($0.01369). */
+  const unitFormat = new Intl.NumberFormat("en-US", { maximumSignificantDigits: 4 });
+  function unitPrice(value) {
+    const n = num(value);
+    if (n === null) return "—";
+    return Math.abs(n) >= 1000 ? moneyFormat.format(n) : unitFormat.format(n);
+  }
+  /* Measures that are counts or physical quantities (not money), shown with separators. */
+  const QUANTITY_KEYS = /(^|_)(hours|kwh|pct|requests|tokens_in|tokens_out|epochs|steps|samples|segments|evaluations|units)$/;
+  function when(value) {
+    return String(value).replace(/^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2})(:\d{2}(\.\d+)?)?Z$/, "$1 $2");
   }
   function cell(key, value, labelKeys) {
     if (value === null || value === undefined) return labelKeys && labelKeys.includes(key) ? "(none)" : "—";
     if (typeof value === "boolean") return value ? "yes" : "no";
     if (typeof value === "object") return JSON.stringify(value);
     if (key === "share" || key.endsWith("_share")) return percent(value);
+    if (key.startsWith("usd_per_") && num(value) !== null) return unitPrice(value);
     if (isMoneyKey(key) && num(value) !== null) return money(value);
+    if (QUANTITY_KEYS.test(key) && num(value) !== null) return numberFormat.format(num(value));
+    if (typeof value === "string" && /^\d{4}-\d{2}-\d{2}T/.test(value)) return when(value);
     if ((key.endsWith("rows") || key.endsWith("_hours") || key === "files") && num(value) !== null) {
       return numberFormat.format(num(value));
     }
@@ -98,8 +114,9 @@
   }
 
   // ---------------------------------------------------------------- tables
-  /* A table of ``rows``; ``labelKeys`` are grouping columns, whose empty value reads "(none)". */
-  function renderTable(container, rows, columns, labelKeys, empty) {
+  /* A table of ``rows``; ``labelKeys`` are grouping columns, whose empty value reads "(none)";
+   * ``titles`` (column -> text) become the column headers' tooltips. */
+  function renderTable(container, rows, columns, labelKeys, empty, titles) {
     if (!container) return;
     container.textContent = "";
     if (!rows || rows.length === 0) {
@@ -116,7 +133,11 @@
       const th = document.createElement("th");
       th.textContent = c.replace(/_/g, " ");
       th.scope = "col";
-      if (isNumericColumn(rows, c)) th.className = "num";
+      if (titles && titles[c]) {
+        th.title = titles[c];
+        th.classList.add("explained");
+      }
+      if (isNumericColumn(rows, c)) th.classList.add("num");
       head.appendChild(th);
     }
     const body = table.createTBody();
@@ -222,7 +243,7 @@
     if (!tile) return;
     const value = tile.querySelector(".kpi-value");
     value.textContent = text;
-    tile.classList.toggle("empty", text === "no telemetry yet" || text === "—");
+    tile.classList.toggle("empty", text === "no telemetry" || text === "—");
     if (title) tile.title = title;
   }
 
@@ -233,8 +254,8 @@
     setKpi("effective_savings_rate", percent(k.effective_savings_rate), "Savings ÷ list cost");
     setKpi(
       "idle_gpu_share",
-      k.idle_gpu_share === null || k.idle_gpu_share === undefined ? "no telemetry yet" : percent(k.idle_gpu_share),
-      "Needs GPU utilisation telemetry"
+      !k.telemetry ? "no telemetry" : percent(k.idle_gpu_share),
+      k.telemetry ? "Share of the GPU-hours seen in telemetry spent idle or zombie (GPU waste page)" : "Needs GPU telemetry: aifinops import telemetry"
     );
     setKpi("usd_per_gpu_hour", k.usd_per_gpu_hour === null || k.usd_per_gpu_hour === undefined ? "—" : "$" + money(k.usd_per_gpu_hour));
 
@@ -489,8 +510,12 @@
     const load = async () => {
       const params = new URLSearchParams({ period: select.value });
       writeUrl(select.value === "all" ? new URLSearchParams() : params);
+      const usage = latest("gpus-utilisation", () => api("/gpus/utilisation", params)).then((u) => {
+        if (u) drawUtilisation(u, params.toString());
+      });
       const data = await latest("gpus", () => api("/gpus", params));
       if (data) drawGpus(data, params.toString());
+      await usage;
     };
     select.addEventListener("change", load);
     await load();
@@ -567,6 +592,36 @@
     }
   }
 
+  const STATE_COLORS = { busy: "#3a9d5d", underused: "#e0b339", zombie: "#c8453c", idle: "#8c98a6" };
+  const STATES = ["busy", "underused", "zombie", "idle"];
+
+  /* GPU-hours by state per model, from telemetry (or why there is none). */
+  function drawUtilisation(data, query) {
+    const rows = data.rows || [];
+    const el = $("#chart-gpu-util");
+    const none = $("#gpu-util-none");
+    if (none) none.hidden = !!data.telemetry;
+    const models = rows.map((r) => label(r.model));
+    plot(
+      el,
+      STATES.map((s) => ({
+        type: "bar",
+        name: s,
+        x: models,
+        y: rows.map((r) => num(r[s + "_hours"]) || 0),
+        marker: { color: STATE_COLORS[s] },
+      })),
+      { barmode: "stack", xaxis: { type: "category", automargin: true }, yaxis: { title: { text: "GPU-hours observed" } } }
+    ).then(() => markDrawn(el, query));
+    renderTable(
+      $("#gpu-util-table"),
+      rows,
+      ["model", "gpu_hours", "busy_hours", "underused_hours", "zombie_hours", "idle_hours", "waste_share", "waste_cost", "energy_kwh", "mean_util_pct"],
+      ["model"],
+      data.telemetry ? "No GPU-hours in telemetry for this period." : "No GPU telemetry: aifinops import telemetry, or aifinops collect gpu."
+    );
+  }
+
   // ---------------------------------------------------------------- teams
   async function teamsPage() {
     const select = $("#period");
@@ -625,9 +680,16 @@
 
   // ---------------------------------------------------------------- start
   const PAGES = { overview: overviewPage, explore: explorePage, gpus: gpusPage, teams: teamsPage, data: dataPage };
+  /* What the other page scripts (ml.js) share; they add their pages to ``pages``. */
+  window.aifinops = {
+    API, $, $$, api, latest, showError, num, money, percent, label, cell, unitPrice, when,
+    renderTable, plot, markDrawn, fillPeriods, urlParams, writeUrl, PALETTE, STATES, STATE_COLORS,
+    pages: {},
+  };
   document.addEventListener("DOMContentLoaded", () => {
     for (const form of $$("form.controls")) form.addEventListener("submit", (e) => e.preventDefault());
-    const start = PAGES[document.body.dataset.page];
+    const page = document.body.dataset.page;
+    const start = PAGES[page] || window.aifinops.pages[page];
     if (start) start().catch(showError);
   });
 })();
