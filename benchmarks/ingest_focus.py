@@ -74,7 +74,7 @@ def run(kind: str, source: Path, target: Path) -> dict[str, float]:
     """Run one contender in a fresh process and return its measurements."""
     done = subprocess.run(
         [sys.executable, "-c", CHILD, kind, str(source), str(target)],
-        capture_output=True,
+        stdout=subprocess.PIPE,  # stderr passes through: a failure shows its traceback
         text=True,
         check=True,
     )

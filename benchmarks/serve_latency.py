@@ -159,8 +159,17 @@ def reference(lake: Path, *, requests: int) -> dict[tuple[str, str], list[float]
     }
 
 
-def build_lake(work: Path, rows: int) -> Path:
-    """Build a lake of about ``rows`` rows under ``work`` (reused when already there)."""
+def build_lake(work: Path, rows: int, per_file: int = 20) -> Path:
+    """Build a lake of about ``rows`` rows under ``work`` (reused when already there).
+
+    The demo's FOCUS truth is repeated per billing account, ``per_file`` accounts to a file
+    (about 180 partitions, like one organisation's monthly exports), each file ingested in
+    its own ``aifinops ingest`` run. NOTE: one file spanning ~2,000 partitions (205 accounts x
+    9 provider-months) ran DuckDB's partitioned write out of the ingest's 700 MB memory cap;
+    see docs/PERFORMANCE.md.
+    """
+    import duckdb
+
     target = work / "lake"
     if (target / "costs").exists():
         return target
@@ -170,8 +179,25 @@ def build_lake(work: Path, rows: int) -> Path:
     assert spec is not None and spec.loader is not None
     helpers = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(helpers)
-    source = helpers.make_input(work, rows)
-    helpers.run("aifinops", source, target)
+    seed = work / "seed.csv"
+    if not seed.exists():
+        helpers.make_input(work, 1)  # writes seed.csv (the scale-1 truth) beside its copy
+    con = duckdb.connect()
+    base = con.execute(f"SELECT count(*) FROM read_csv('{seed}', all_varchar=true)").fetchone()
+    assert base is not None
+    files = max(1, round(rows / (int(base[0]) * per_file)))
+    for k in range(files):
+        part = work / f"focus-part-{k:03d}.csv"
+        if not part.exists():
+            con.execute(
+                f"COPY (SELECT * REPLACE (BillingAccountId || '-' || CAST({k * per_file} + i AS "
+                f"VARCHAR) AS BillingAccountId) FROM read_csv('{seed}', all_varchar=true), "
+                f"range({per_file}) t(i)) TO '{part}' (FORMAT csv, HEADER true)"
+            )
+        result = helpers.run("aifinops", part, target)
+        print(f"ingested {part.name}: {result['rows']:,.0f} rows in {result['seconds']:.0f} s",
+              flush=True)  # fmt: skip
+        part.unlink()
     return target
 
 
