@@ -41,8 +41,12 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
+# The tests run in parallel (pytest-xdist): one worker per CPU (at most 4), each module on one
+# worker so that its fixtures are set up once; tests/conftest.py hands out the slowest first.
+# TEST_WORKERS=0 runs them in this one process.
+TEST_WORKERS ?= logical
 unit: install
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(TEST_WORKERS) --maxprocesses 4 --dist loadfile --no-loadscope-reorder
 
 test: lint typecheck unit
 

@@ -20,7 +20,7 @@ from aifinops.analyze.gpu import GPU_COLUMNS
 from aifinops.cli_report_output import show, to_markdown
 from aifinops.cli_reports import report_carbon, report_gpu, report_workloads
 from aifinops.lake import Lake, connect
-from aifinops.quickstart import build_demo
+from support.demo_build import small_demo_lake
 from test_analyze_gpu import ROWS, ingest_rows
 
 app = typer.Typer()
@@ -187,10 +187,8 @@ def test_markdown_escapes_cell_borders() -> None:
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Lake:
-    root = tmp_path_factory.mktemp("demo")
-    lake = Lake.open(root / "lake")
-    build_demo(root / "out", lake, seed=7, scale=0.05)
-    return lake
+    """The small demo lake (seed 7, scale 0.05) the web tests share; the reports only read it."""
+    return small_demo_lake(tmp_path_factory.getbasetemp())
 
 
 def test_demo_gpu_hours_per_model_equal_the_lake(demo: Lake) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 from decimal import Decimal
 from pathlib import Path
@@ -18,6 +19,7 @@ from aifinops.focus.validate import validate
 from aifinops.lake import Lake, connect
 from aifinops.lake.export import export
 from aifinops.quickstart import DemoBuild, build_demo
+from support.demo_build import SCALE, SEED, small_demo, small_demo_lake
 
 VALIDATOR = Path(__file__).resolve().parents[1].parent / "shared" / "tools" / "focus-validate"
 #: FOCUS 1.2's requirements model has two unconditional leaf rules for InvoiceId:
@@ -36,9 +38,9 @@ CSV_INFERRED = {"InvoiceId-C-001-M"}
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[DemoBuild, Lake]:
-    root = tmp_path_factory.mktemp("demo")
-    lake = Lake.open(root / "lake")
-    return build_demo(root / "exports", lake, seed=11, scale=0.05), lake
+    """The small demo (seed 7, scale 0.05) the web tests share: read it, copy it to write."""
+    base = tmp_path_factory.getbasetemp()
+    return small_demo(base), small_demo_lake(base)
 
 
 def test_lake_totals_equal_the_generator_truth(built: tuple[DemoBuild, Lake]) -> None:
@@ -76,10 +78,15 @@ def test_validate_command_passes_on_the_demo_lake(built: tuple[DemoBuild, Lake])
     assert "No violations" in result.output
 
 
-def test_reingesting_the_demo_changes_nothing(built: tuple[DemoBuild, Lake]) -> None:
-    demo, lake = built
+def test_reingesting_the_demo_changes_nothing(
+    built: tuple[DemoBuild, Lake], tmp_path: Path
+) -> None:
+    _demo, shared = built
+    # On a copy of the lake (the shared demo is only read); the same seed writes the same
+    # files again, and re-ingesting decides on their contents, not their paths.
+    lake = Lake.open(shutil.copytree(shared.root, tmp_path / "lake"))
     before = {m.key(): m.content_sha256 for m in lake.manifests()}
-    again = build_demo(demo.demo.out_dir, lake, seed=11, scale=0.05)
+    again = build_demo(tmp_path / "exports", lake, seed=SEED, scale=SCALE)
     assert {p.status for p in again.ingest.partitions} == {"unchanged"}
     assert {m.key(): m.content_sha256 for m in lake.manifests()} == before
 
@@ -114,7 +121,7 @@ def test_native_and_truth_lakes_hold_the_same_focus_rows(
 
     demo, native = built
     truth = Lake.open(tmp_path / "truth-lake")
-    build_demo(demo.demo.out_dir, truth, seed=11, scale=0.05, source="truth")
+    build_demo(tmp_path / "exports", truth, seed=SEED, scale=SCALE, source="truth")
     tables = []
     for lake in (native, truth):
         engine = connect(lake)

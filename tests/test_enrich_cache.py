@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
@@ -14,23 +15,45 @@ from aifinops.catalog import load_catalog
 from aifinops.enrich import cache
 from aifinops.enrich.compiled import compile_enrichment
 from aifinops.enrich.config import EnrichConfig
+from aifinops.enrich.sql import CompiledEnrichment
+
+# NOTE: compiling takes seconds (Ibis), so the module compiles three times in all: the
+# reference below, the first lookup in an empty cache, and the unwritable cache's.
+
+
+@pytest.fixture(scope="module")
+def compiled() -> CompiledEnrichment:
+    """The enrichment compiled directly, without the cache."""
+    return compile_enrichment()
+
+
+@pytest.fixture(scope="module")
+def filled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, CompiledEnrichment]]:
+    """A cache directory, empty until one lookup compiled into it; and that lookup's result."""
+    folder = tmp_path_factory.mktemp("enrich") / "cache"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(cache.CACHE_ENV, str(folder))
+        assert not folder.exists()
+        yield folder, cache.enrichment()
 
 
 @pytest.fixture
-def cached(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv(cache.CACHE_ENV, str(tmp_path / "cache"))
-    return tmp_path / "cache"
+def cached(filled: tuple[Path, CompiledEnrichment], monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv(cache.CACHE_ENV, str(filled[0]))
+    return filled[0]
 
 
-def test_a_hit_returns_exactly_the_compiled_sql(cached: Path) -> None:
-    first = cache.enrichment()
+def test_a_hit_returns_exactly_the_compiled_sql(
+    filled: tuple[Path, CompiledEnrichment], cached: Path, compiled: CompiledEnrichment
+) -> None:
+    first = filled[1]
     assert len(list(cached.glob("enrich-*.sql"))) == 1
     again = cache.enrichment()
-    assert again.sql == first.sql == compile_enrichment().sql
+    assert again.sql == first.sql == compiled.sql
     assert again.tables.keys() == first.tables.keys()
 
 
-def test_settings_and_catalog_changes_miss(cached: Path, tmp_path: Path) -> None:
+def test_settings_and_catalog_changes_miss(tmp_path: Path) -> None:
     catalog = load_catalog()
     base = cache.fingerprint(catalog, EnrichConfig(), AllocationConfig())
     other_rule = cache.fingerprint(
@@ -45,7 +68,6 @@ def test_settings_and_catalog_changes_miss(cached: Path, tmp_path: Path) -> None
 
 
 def test_a_cache_hit_loads_no_ibis(cached: Path) -> None:
-    cache.enrichment()
     code = (
         "import sys; from aifinops.enrich.cache import enrichment; enrichment(); "
         "print('ibis' in sys.modules)"
@@ -61,9 +83,9 @@ def test_a_cache_hit_loads_no_ibis(cached: Path) -> None:
 
 
 def test_an_unwritable_cache_still_compiles(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, compiled: CompiledEnrichment
 ) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")
     monkeypatch.setenv(cache.CACHE_ENV, str(blocker / "cache"))
-    assert cache.enrichment().sql == compile_enrichment().sql
+    assert cache.enrichment().sql == compiled.sql

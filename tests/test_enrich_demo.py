@@ -12,13 +12,12 @@ import pyarrow.parquet as pq
 import pytest
 
 from aifinops.catalog import load_catalog
-from aifinops.demo.build import DemoResult, generate
 from aifinops.focus.columns import focus_schema
 from aifinops.ingest.pipeline import ingest
 from aifinops.lake.store import Lake
+from support.demo_build import small_demo, small_demo_lake
 
 FOCUS_COLUMNS = [f.name for f in focus_schema(with_extras=False)]
-NAMES = {"BillingAccountName": "Nimbus Labs"}
 
 
 def _key(row: dict[str, Any]) -> str:
@@ -47,18 +46,14 @@ def _rows(lake: Lake) -> list[dict[str, Any]]:
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoResult:
-    return generate(tmp_path_factory.mktemp("demo"), seed=7, scale=0.05)
+def pairs(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """Return (lake row, truth label row) pairs, matched on every FOCUS value.
 
-
-@pytest.fixture(scope="module")
-def pairs(
-    demo: DemoResult, tmp_path_factory: pytest.TempPathFactory
-) -> list[tuple[dict[str, Any], dict[str, Any]]]:
-    """Return (lake row, truth label row) pairs, matched on every FOCUS value."""
-    lake = Lake.open(tmp_path_factory.mktemp("enriched") / "lake")
-    for files in demo.native_files.values():
-        ingest(files, lake, fallbacks=NAMES)
+    The lake is the shared small demo (seed 7, scale 0.05): its native AWS, Azure and Google
+    Cloud exports ingested, enrichment included, with the demo's BillingAccountName fallback.
+    """
+    base = tmp_path_factory.getbasetemp()
+    demo, lake = small_demo(base).demo, small_demo_lake(base)
     truth: list[tuple[str, dict[str, Any]]] = []
     for focus_file, label_file in zip(demo.truth_files, demo.label_files, strict=True):
         rows = pq.read_table(focus_file).to_pylist()

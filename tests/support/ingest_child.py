@@ -1,7 +1,7 @@
 """Ingest children for the kill test, started from one small fork server.
 
-Run as ``python ingest_child.py``. It imports aifinops once (about a second), prints
-``ready`` and then serves commands read from stdin, one per line:
+Run as ``python ingest_child.py``. It imports aifinops and loads the compiled enrichment
+once (a few seconds), prints ``ready`` and then serves commands read from stdin, one per line:
 
 ``ingest LAKE FILE`` (tab-separated)
     Fork a child that ingests FILE into LAKE, and print ``pid PID``. The child prints
@@ -47,7 +47,16 @@ def _child(lake_root: str, path: str, go: int) -> None:
     os._exit(0)
 
 
+def _warm() -> None:
+    """Load once what every ingest loads (compiled enrichment, catalog, pandas), so that
+    a forked child spends its time ingesting, not importing."""
+    from aifinops.enrich.cache import enrichment
+
+    enrichment()
+
+
 def serve() -> int:
+    _warm()
     print("ready", flush=True)
     pid = 0
     for line in sys.stdin:

@@ -14,7 +14,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from aifinops.lake import Lake
-from aifinops.quickstart import build_demo
+from support import demo_build
 
 _DEMO_LAKES: dict[Path, Lake] = {}
 
@@ -38,10 +38,14 @@ class Live:
 @contextmanager
 def live_server(app: FastAPI) -> Iterator[Live]:
     """Run ``app`` with uvicorn on 127.0.0.1 in a thread until the block ends."""
-    port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    # NOTE: the socket is bound here and handed to uvicorn, so no other process (a parallel
+    # test worker) can take the port between choosing it and listening on it.
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port: int = sock.getsockname()[1]
+    config = uvicorn.Config(app, log_level="warning", lifespan="off")
     server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
     while not server.started:
@@ -53,13 +57,15 @@ def live_server(app: FastAPI) -> Iterator[Live]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+        sock.close()
 
 
 def small_demo_lake(base: Path) -> Lake:
-    """Return a small demo lake (seed 7, scale 0.05) under ``base``, built once per process."""
-    root = base / "web-demo"
+    """Return the small demo lake (seed 7, scale 0.05) under ``base / "web-demo"``.
+
+    Built once per test session (see ``support.demo_build``) and shared: read it, never write.
+    """
+    root = base / demo_build.FOLDER
     if root not in _DEMO_LAKES:
-        lake = Lake.open(root / "lake")
-        build_demo(root / "out", lake, seed=7, scale=0.05)
-        _DEMO_LAKES[root] = lake
+        _DEMO_LAKES[root] = demo_build.small_demo_lake(base)
     return _DEMO_LAKES[root]
