@@ -35,14 +35,6 @@ class SharedEngine(Engine):
         super().__init__(engine.name, engine.backend, engine.lake)
         self.lock = threading.RLock()
         self.executions = 0
-        self._costs: tuple[tuple[str, ...], ibis.Table] | None = None
-
-    def costs(self) -> ibis.Table:
-        """Return the cost table, re-read only when the lake's data files change."""
-        files = tuple(str(p) for p in self.lake.data_files())
-        if self._costs is None or self._costs[0] != files:
-            self._costs = (files, super().costs())
-        return self._costs[1]
 
     def execute(self, expr: ibis.Expr) -> pa.Table:
         """Run ``expr`` (see :meth:`Engine.execute`) and count it."""
