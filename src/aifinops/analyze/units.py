@@ -245,8 +245,14 @@ def _gauges(metrics: ir.Table, facts: ir.Table, opts: UnitOptions, group: list[s
     g = metrics.filter(metrics.metric == "loss", metrics.kind == "gauge", metrics.value.notnull())
     g = _in_months(g, g.timestamp, opts.period)
     d = _with_dims(g, facts, opts.grain, "timestamp")
+    # NOTE: not argmin/argmax: several resources of a group report at the same moment, and
+    # which of the tied rows an engine picks is arbitrary. The mean at the first and the
+    # last moment is the same on every engine and every run.
+    w = ibis.window(group_by=group)
+    d = d.mutate(_first=d.timestamp.min().over(w), _last=d.timestamp.max().over(w))
     return d.group_by(*group).aggregate(
-        loss_first=d.value.argmin(d.timestamp), loss_last=d.value.argmax(d.timestamp)
+        loss_first=d.value.mean(where=d.timestamp == d._first).round(6),
+        loss_last=d.value.mean(where=d.timestamp == d._last).round(6),
     )
 
 
