@@ -83,10 +83,17 @@ def enrichment_for(settings: Settings) -> CompiledEnrichment:
 
 
 def _store(path: Path, sql: str) -> None:
+    """Write ``sql`` to ``path`` atomically: processes compiling at once (parallel test
+    workers, two ingests) each rename a complete file of their own over it, and a reader
+    sees a whole file or none."""
+    staged: Path | None = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile("wb", dir=path.parent, delete=False, suffix=".tmp") as fh:
+            staged = Path(fh.name)
             fh.write(sql.encode("utf-8"))
-        os.replace(fh.name, path)
+        os.replace(staged, path)
     except OSError as exc:
         log.info("not caching compiled enrichment in %s: %s", path.parent, exc)
+        if staged is not None:
+            staged.unlink(missing_ok=True)
