@@ -4,18 +4,23 @@
     .venv/bin/python benchmarks/serve_latency.py --rows 10000000 --work /tmp/bench-serve
 
 The server (``aifinops.web.app.serve_lake``, uvicorn, DuckDB) runs in its own process on
-127.0.0.1; this process times each request with httpx. Three cases per API:
+127.0.0.1; this process times each request with httpx. Cases:
 
-* ``cold``: the first request after the server starts (new engine, nothing cached), once per
-  restart (``--restarts``);
+* ``startup``: from starting the server process to its accepting connections (it builds the
+  lake's daily summary first, :func:`aifinops.web.app.prepare`), once per restart;
+* ``cold``: the first request after the server starts (nothing cached), once per restart
+  (``--restarts``);
 * ``warm``: the same request repeated (answered from the per-lake-version cache);
-* ``uncached``: requests with distinct parameters (periods for overview, limits for explore),
-  each one a cache miss that runs the queries.
+* ``uncached``: requests with distinct parameters (periods for overview; groupings, filters
+  and limits for explore), each one a cache miss that runs its queries on the summary;
+* ``uncached, raw rows``: explore by ``resource`` (a dimension the summary leaves out), which
+  reads the raw rows.
 
-The reference, measured in the same run: the same views called in-process on a fresh engine
-(no HTTP, no cache), i.e. what the engine alone takes. ``--rows N`` first builds a lake of
-about N rows (the demo's FOCUS truth repeated per billing account, as
-``benchmarks/ingest_focus.py`` does) under ``--work``.
+The reference, measured in the same run: the same views called in-process with the summary
+off (``engine.summaries = False``: every query reads the raw rows, no HTTP, no cache); the
+table ends with the ratio of the reference's p50 to the uncached p50. ``--rows N`` first builds
+a lake of about N rows (the demo's FOCUS truth repeated per billing account, as
+``benchmarks/ingest_focus.py`` does) under ``--work``. Each case prints its line as it ends.
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -46,6 +51,17 @@ serve_lake(lake, port=port, settings=Settings(lake=lake.root),
            ready=lambda url: print(url, flush=True))
 """
 EXPLORE = {"by": "provider,service"}
+#: Uncached explore requests cycle through these (each with its own limit, so each misses).
+EXPLORES: tuple[dict[str, str], ...] = (
+    {"by": "provider,service"},
+    {"by": "team"},
+    {"by": "gpu_model,provider", "filter": "accelerator_kind:gpu"},
+    {"by": "month,provider"},
+    {"by": "region", "filter": "provider:AWS"},
+    {"by": "model,team", "period": "2026-09"},
+    {"by": "day", "period": "2026-10"},
+    {"by": "service", "filter": "team:"},
+)
 
 
 def free_port() -> int:
@@ -62,9 +78,11 @@ class Server:
     def __init__(self, lake: Path) -> None:
         self.lake = lake
         self.url = ""
+        self.startup = 0.0
         self._proc: subprocess.Popen[str] | None = None
 
     def __enter__(self) -> Server:
+        started = time.perf_counter()
         port = free_port()
         env = {**os.environ, "AIFINOPS_CONFIG": os.devnull}
         self._proc = subprocess.Popen(
@@ -78,6 +96,7 @@ class Server:
         if not line:
             raise RuntimeError("the server did not start")
         self.url = f"http://127.0.0.1:{port}"
+        self.startup = time.perf_counter() - started
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -110,37 +129,54 @@ def periods(months: list[str]) -> list[str]:
     return ["all", *sorted({m[:4] for m in months}), *ranges]
 
 
-def measure(lake: Path, *, requests: int, restarts: int) -> dict[tuple[str, str], list[float]]:
-    """Time cold, warm and uncached requests of both APIs over HTTP."""
-    results: dict[tuple[str, str], list[float]] = {}
+Results = dict[tuple[str, str], list[float]]
+
+
+def measure(lake: Path, *, requests: int, restarts: int) -> Results:
+    """Time startup, cold, warm and uncached requests of both APIs over HTTP."""
+    results: Results = {}
     cases = (("overview", "/api/v1/overview", {}), ("explore", "/api/v1/explore", EXPLORE))
     for _ in range(restarts):
         for name, path, params in cases:
-            with Server(lake) as server, httpx.Client(base_url=server.url, timeout=600) as client:
+            with Server(lake) as server, httpx.Client(base_url=server.url, timeout=900) as client:
+                results.setdefault(("server", "startup"), []).append(server.startup)
                 results.setdefault((name, "cold"), []).append(timed(client, path, params))
-    with Server(lake) as server, httpx.Client(base_url=server.url, timeout=600) as client:
+    show(results, ("server", "startup"), ("overview", "cold"), ("explore", "cold"))
+    with Server(lake) as server, httpx.Client(base_url=server.url, timeout=900) as client:
         months = client.get("/api/v1/meta").json()["months"]
         for name, path, params in cases:
             timed(client, path, params)
             results[(name, "warm")] = [timed(client, path, params) for _ in range(requests)]
+            show(results, (name, "warm"))
         distinct = periods(months)
         results[("overview", "uncached")] = [
             timed(client, "/api/v1/overview", {"period": p}) for p in distinct[:requests]
         ]
+        show(results, ("overview", "uncached"))
         results[("explore", "uncached")] = [
-            timed(client, "/api/v1/explore", {**EXPLORE, "limit": 1000 + i})
+            timed(client, "/api/v1/explore", {**EXPLORES[i % len(EXPLORES)], "limit": 1000 + i})
             for i in range(requests)
         ]
+        show(results, ("explore", "uncached"))
+        results[("explore", "uncached, raw rows")] = [
+            timed(client, "/api/v1/explore", {"by": "resource", "limit": 1000 + i})
+            for i in range(max(1, requests // 5))
+        ]
+        show(results, ("explore", "uncached, raw rows"))
     return results
 
 
-def reference(lake: Path, *, requests: int) -> dict[tuple[str, str], list[float]]:
-    """Time the same views in-process on a fresh engine: no HTTP, no cache."""
+def reference(lake: Path, *, requests: int) -> Results:
+    """Time the same views in-process reading the raw rows: no summary, no HTTP, no cache."""
+    from aifinops.analyze import parse_period
     from aifinops.lake import Lake, connect
     from aifinops.web import views
     from aifinops.web.views_overview import overview
 
     engine = connect(Lake.open(lake, create=False))
+    engine.summaries = False
+    months = sorted({m.billing_period for m in engine.lake.manifests()})
+    distinct = periods(months)
 
     def repeat(call: Callable[[int], object], count: int) -> list[float]:
         samples = []
@@ -150,13 +186,33 @@ def reference(lake: Path, *, requests: int) -> dict[tuple[str, str], list[float]
             samples.append(time.perf_counter() - start)
         return samples
 
-    by = EXPLORE["by"].split(",")
-    return {
-        ("overview", "engine only"): repeat(lambda i: overview(engine), min(requests, 10)),
-        ("explore", "engine only"): repeat(
-            lambda i: views.explore(engine, by=by, limit=1000 + i), requests
-        ),
+    def explore(i: int) -> object:
+        params = EXPLORES[i % len(EXPLORES)]
+        filters = views.parse_filters([params["filter"]] if "filter" in params else [])
+        return views.explore(
+            engine,
+            by=params["by"].split(","),
+            filters=filters,
+            period=parse_period(params.get("period")),
+            limit=1000 + i,
+        )
+
+    count = min(requests, 10)
+    results: Results = {
+        ("overview", "raw rows (reference)"): repeat(
+            lambda i: overview(engine, period=parse_period(distinct[i % len(distinct)])), count
+        )
     }
+    show(results, ("overview", "raw rows (reference)"))
+    results[("explore", "raw rows (reference)")] = repeat(explore, count)
+    show(results, ("explore", "raw rows (reference)"))
+    return results
+
+
+def show(results: Results, *keys: tuple[str, str]) -> None:
+    """Print the table lines of ``keys`` now (long runs show progress)."""
+    for key in keys:
+        print(line(key, results[key]), flush=True)
 
 
 def build_lake(work: Path, rows: int, per_file: int = 20) -> Path:
@@ -201,13 +257,26 @@ def build_lake(work: Path, rows: int, per_file: int = 20) -> Path:
     return target
 
 
-def table(results: Iterable[tuple[tuple[str, str], list[float]]]) -> str:
-    """Return the results as a Markdown table."""
-    lines = ["| API | case | p50 ms | p95 ms | requests |", "|---|---|---:|---:|---:|"]
-    for (api, case), samples in results:
-        p50, p95, n = percentiles(samples)
-        lines.append(f"| {api} | {case} | {p50:,.1f} | {p95:,.1f} | {n} |")
-    return "\n".join(lines)
+HEADER = "| API | case | p50 ms | p95 ms | requests |\n|---|---|---:|---:|---:|"
+
+
+def line(key: tuple[str, str], samples: list[float]) -> str:
+    """Return one Markdown table line: API, case, p50, p95, count."""
+    p50, p95, n = percentiles(samples)
+    return f"| {key[0]} | {key[1]} | {p50:,.1f} | {p95:,.1f} | {n} |"
+
+
+def ratios(results: Results) -> list[str]:
+    """Return, per API, the reference's p50 over the uncached p50."""
+    lines = []
+    for api in ("overview", "explore"):
+        reference_p50 = percentiles(results[(api, "raw rows (reference)")])[0]
+        uncached_p50 = percentiles(results[(api, "uncached")])[0]
+        lines.append(
+            f"{api}: uncached p50 {uncached_p50:,.0f} ms vs raw rows {reference_p50:,.0f} ms "
+            f"= {reference_p50 / uncached_p50:,.1f}x faster"
+        )
+    return lines
 
 
 def main() -> int:
@@ -227,14 +296,10 @@ def main() -> int:
     from aifinops.lake import Lake
 
     rows = sum(m.row_count for m in Lake.open(lake, create=False).manifests())
-    print(f"lake: {lake} ({rows:,} rows)\n")
+    print(f"lake: {lake} ({rows:,} rows)\n\n{HEADER}", flush=True)
     results = measure(lake, requests=args.requests, restarts=args.restarts)
     results.update(reference(lake, requests=args.requests))
-    order = ("cold", "warm", "uncached", "engine only")
-    ranked = sorted(
-        results.items(), key=lambda item: (item[0][0] != "overview", order.index(item[0][1]))
-    )
-    print(table(ranked))
+    print("\n" + "\n".join(ratios(results)))
     return 0
 
 

@@ -133,7 +133,12 @@ def demo(
     if serve:
         from aifinops.web.app import serve_lake
 
-        serve_lake(target, ready=lambda url: out.print(f"Dashboard at {url}"), settings=settings)
+        serve_lake(
+            target,
+            ready=lambda url: out.print(f"Dashboard at {url}"),
+            settings=settings,
+            progress=lambda line: err.print(escape(line), highlight=False),
+        )
 
 
 @app.command()

@@ -64,4 +64,5 @@ def serve(
             engine=settings.engine,
             ready=ready,
             settings=settings,
+            progress=lambda line: err.print(escape(line), highlight=False),
         )

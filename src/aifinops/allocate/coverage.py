@@ -16,6 +16,7 @@ import ibis.expr.types as ir
 from aifinops.allocate.config import OWNER_COLUMNS, AllocationConfig
 from aifinops.allocate.ownership import owners
 from aifinops.analyze.spend import DIMENSIONS, Period, in_period, parse_dimensions
+from aifinops.analyze.summary import row_count, rows_where
 from aifinops.errors import BadInputError
 
 COVERAGE_MEASURES = (
@@ -84,8 +85,8 @@ def tag_coverage(
     ok = allocatable(t, fields)
     groups = {name: DIMENSIONS[name](t) for name in dims}
     metrics = {
-        "rows": t.count(),
-        "allocatable_rows": ok.cast("int64").sum(),
+        "rows": row_count(t),
+        "allocatable_rows": rows_where(t, ok),
         "effective_cost": t.EffectiveCost.sum(),
         "allocatable_cost": t.EffectiveCost.sum(where=ok),
     }

@@ -23,6 +23,7 @@ from aifinops.allocate.config import OWNER_COLUMNS, AllocationConfig, SharedPool
 from aifinops.allocate.ownership import owners
 from aifinops.allocate.rules import matched_rules
 from aifinops.analyze.spend import Period, in_period
+from aifinops.analyze.summary import ROWS, is_summary
 from aifinops.errors import BadInputError
 from aifinops.focus.columns import DECIMAL_SCALE
 
@@ -192,9 +193,10 @@ def pool_sums(t: ir.Table, pools: Sequence[SharedPool], *, by: str) -> ir.Table:
         pool=pool,
         owner=owner,
         cost=t.EffectiveCost,
+        weight=t[ROWS] if is_summary(t) else ibis.literal(1, "int64"),
     )
     return keyed.group_by(["period", "pool", "owner"]).aggregate(
-        cost=keyed.cost.sum(), rows=keyed.count()
+        cost=keyed.cost.sum(), rows=keyed.weight.sum()
     )
 
 

@@ -25,6 +25,7 @@ import ibis.expr.types as ir
 
 from aifinops.analyze.report_rows import Execute, Row, order_rows, ratio, trimmed
 from aifinops.analyze.spend import Period, in_period
+from aifinops.analyze.summary import PRICE_BASIS, row_count
 from aifinops.catalog import CLOUD_OF_PROVIDER, Catalog, cloud_key
 
 #: What one GPU row is grouped by.
@@ -184,6 +185,8 @@ class GpuReport:
 
 def price_basis(t: ir.Table) -> ir.StringValue:
     """Return ``accelerator-only`` for Google Cloud GPU/TPU SKU rows, else ``instance``."""
+    if PRICE_BASIS in t.columns:  # a summary: computed per raw row already
+        return t[PRICE_BASIS]
     gcp = [name for name, cloud in CLOUD_OF_PROVIDER.items() if cloud == "gcp"]
     text = ibis.coalesce(t.SkuMeter, t.ChargeDescription, "")
     only = t.ProviderName.isin(gcp).fill_null(False) & ~text.re_search(_WITH_HOST)
@@ -216,7 +219,7 @@ def gpu_usage(costs: ir.Table, *, period: Period | None = None) -> ir.Table:
         effective_cost=t.EffectiveCost.sum(),
         billed_cost=t.BilledCost.sum(),
         list_cost=t.ListCost.sum(),
-        rows=t.count(),
+        rows=row_count(t),
     )
     return sums.select(*GPU_KEYS, *GPU_SUMS).order_by([ibis.desc("effective_cost"), *GPU_KEYS])
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import ibis
 import ibis.expr.types as ir
 
+from aifinops.analyze.summary import charge_day, row_count
 from aifinops.errors import BadInputError
 
 Dimension = Callable[[ir.Table], ir.Value]
@@ -36,7 +37,7 @@ DIMENSIONS: dict[str, Dimension] = {
     "resource_type": lambda t: t.ResourceType,
     "currency": lambda t: t.BillingCurrency,
     "month": lambda t: t.BillingPeriodStart.strftime("%Y-%m"),
-    "day": lambda t: t.ChargePeriodStart.strftime("%Y-%m-%d"),
+    "day": charge_day,
     "source_format": lambda t: t.x_SourceFormat,
     "instance_type": lambda t: t.x_InstanceType,
     "gpu_model": lambda t: t.x_GpuModel,
@@ -140,7 +141,7 @@ def spend(costs: ir.Table, *, by: Sequence[str], period: Period | None = None) -
         "effective_cost": table.EffectiveCost.sum(),
         "list_cost": table.ListCost.sum(),
         "contracted_cost": table.ContractedCost.sum(),
-        "rows": table.count(),
+        "rows": row_count(table),
     }
     rolled = table.group_by(**groups).aggregate(**metrics) if groups else table.aggregate(**metrics)
     rolled = rolled.mutate(savings=rolled.list_cost - rolled.effective_cost)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -28,13 +29,21 @@ _SPARK_SESSION: Any = None
 
 
 class Engine:
-    """An Ibis backend bound to a lake."""
+    """An Ibis backend bound to a lake.
+
+    Attributes:
+        summaries: whether analyses may answer from derived tables kept per lake version
+            (:meth:`materialise`, e.g. the daily summary); False makes every one read the
+            raw rows (the answers are the same, only slower).
+    """
 
     def __init__(self, name: str, backend: Any, lake: Lake) -> None:
+        self.summaries = True
         self.name = name
         self.backend = backend
         self.lake = lake
         self._costs: tuple[str, ibis.Table] | None = None
+        self._kept: dict[str, tuple[str, ibis.Table]] = {}
 
     def costs(self) -> ibis.Table:
         """Return the lake's cost rows as an Ibis table (empty, but typed, when none exist)."""
@@ -58,6 +67,41 @@ class Engine:
         name = f"aifinops_costs_{self.lake.version()}"
         frame.createOrReplaceTempView(name)
         return self.backend.table(name)
+
+    def materialise(self, name: str, build: Callable[[], ibis.Table]) -> ibis.Table:
+        """Return the result of ``build()`` kept as a table of the engine while the lake's
+        version holds (run once per version; an older one is dropped).
+
+        For derived tables many queries read, e.g. :func:`aifinops.analyze.summary.summary_table`.
+        """
+        version = self.lake.version()
+        kept = self._kept.get(name)
+        if kept is not None and kept[0] == version:
+            return kept[1]
+        started = time.perf_counter()
+        table_name = f"aifinops_{name}_{version[:16]}"
+        expr = build()
+        try:
+            if self.name == "duckdb":
+                sql = self.backend.compile(expr)
+                self.backend.raw_sql(f'CREATE OR REPLACE TEMP TABLE "{table_name}" AS {sql}')
+                table = self.backend.table(table_name)
+            else:
+                table = self.table(table_name, self.execute(expr))
+        except EngineError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - any backend failure becomes one error type
+            raise EngineError(f"The {self.name} engine failed: {exc}") from exc
+        if kept is not None and self.name == "duckdb":
+            self.backend.raw_sql(f'DROP TABLE IF EXISTS "aifinops_{name}_{kept[0][:16]}"')
+        self._kept[name] = (version, table)
+        log.info(
+            "kept %s for lake version %s in %.1f s",
+            name,
+            version[:12],
+            time.perf_counter() - started,
+        )
+        return table
 
     def signals(self, table: str) -> ibis.Table:
         """Return signal table ``table`` (``metrics``, ``telemetry``, ``runs``,

@@ -23,6 +23,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from aifinops import __version__
+from aifinops.analyze.summary import row_count, summary_table
 from aifinops.errors import AifinopsError, BadInputError
 from aifinops.lake import Lake, connect
 from aifinops.settings import Settings, load_settings
@@ -106,6 +107,22 @@ async def _failed(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": str(exc)}, status_code=500)
 
 
+def prepare(app: FastAPI) -> str:
+    """Build the lake's daily summary (:mod:`aifinops.analyze.summary`) now, so that the first
+    requests do not wait for it; return a line saying what it holds and how long it took."""
+    state = app.state.web
+    started = time.perf_counter()
+    with state.engine.lock:
+        table = summary_table(state.engine)
+        counts = table.aggregate(groups=table.count(), rows=row_count(table))
+        found = state.engine.execute(counts).to_pylist()[0]
+    seconds = time.perf_counter() - started
+    return (
+        f"daily summary: {found['rows']:,} cost rows in {found['groups']:,} groups "
+        f"({seconds:.1f} s)"
+    )
+
+
 def url_of(host: str, port: int, token: str | None = None) -> str:
     """Return the URL to open (with ``?token=`` when a token is set)."""
     shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
@@ -123,6 +140,7 @@ def serve_lake(
     engine: str = "duckdb",
     ready: Callable[[str], None] | None = None,
     settings: Settings | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> None:
     """Serve the dashboard over ``lake`` until interrupted (Ctrl-C).
 
@@ -134,6 +152,8 @@ def serve_lake(
         engine: analysis engine.
         ready: called with the URL (:func:`url_of`) once the server accepts connections.
         settings: as for :func:`create_app`.
+        progress: called with a line before and after :func:`prepare` (which runs before
+            the server starts listening).
 
     Raises:
         BadInputError: for a non-loopback ``host`` without a token.
@@ -142,6 +162,9 @@ def serve_lake(
 
     check_bind(host, token)
     app = create_app(lake, engine=engine, token=token, settings=settings)
+    say = progress or log.info
+    say("summarising the lake's cost rows by day for the dashboard…")
+    say(prepare(app))
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False)
     server = uvicorn.Server(config)
     if ready is not None:

@@ -33,8 +33,14 @@ class SharedEngine(Engine):
 
     def __init__(self, engine: Engine) -> None:
         super().__init__(engine.name, engine.backend, engine.lake)
+        self.summaries = engine.summaries
         self.lock = threading.RLock()
         self.executions = 0
+
+    def materialise(self, name: str, build: Callable[[], ibis.Table]) -> ibis.Table:
+        """Keep ``build()`` per lake version (see :meth:`Engine.materialise`), locked."""
+        with self.lock:
+            return super().materialise(name, build)
 
     def execute(self, expr: ibis.Expr) -> pa.Table:
         """Run ``expr`` (see :meth:`Engine.execute`) and count it."""

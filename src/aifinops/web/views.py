@@ -19,6 +19,7 @@ import ibis.expr.types as ir
 from aifinops.analyze import DIMENSIONS, Period, gpu_report, spend
 from aifinops.analyze.report_rows import ratio, total
 from aifinops.analyze.spend import MEASURES, in_period
+from aifinops.analyze.summary import on_summary, summary_table
 from aifinops.catalog import Catalog
 from aifinops.errors import BadInputError
 from aifinops.lake import Engine, Lake
@@ -115,7 +116,23 @@ def explore(
     ``rows`` holds at most ``limit`` groups; ``total`` covers every row that matched, and
     ``groups`` counts every group (so ``truncated`` tells when some were left out).
     """
-    costs = filtered(engine.costs(), filters)
+    return on_summary(
+        engine,
+        lambda table: _explore(engine, table, by, filters, period, measure=measure, limit=limit),
+    )
+
+
+def _explore(
+    engine: Engine,
+    table: ir.Table,
+    by: Sequence[str],
+    filters: Sequence[Filter],
+    period: Period | None,
+    *,
+    measure: str,
+    limit: int,
+) -> Row:
+    costs = filtered(table, filters)
     rolled = spend(costs, by=by, period=period)
     if by:
         rolled = rolled.order_by([ibis.desc(measure), *by])
@@ -138,7 +155,7 @@ def explore(
 
 def gpus(engine: Engine, catalog: Catalog, *, period: Period | None = None) -> Row:
     """Return the GPU report: usage rows beside catalog prices, cheapest offers, notes."""
-    report = gpu_report(engine.costs(), engine.execute, catalog, period=period)
+    report = on_summary(engine, lambda t: gpu_report(t, engine.execute, catalog, period=period))
     return {
         "period": period_label(period),
         "rows": report.rows,
@@ -161,7 +178,9 @@ def teams(engine: Engine, config: Any, *, by: str = "team", period: Period | Non
 
     # NOTE: owners as stored (allocated at ingest), as explore shows them; only the pools
     # of the config in force are applied here.
-    costs = engine.costs()
+    # NOTE: pool rules may read any column (tags too, which the summary leaves out and the
+    # rules read as empty when missing), so only a config without pools uses the summary.
+    costs = engine.costs() if config.shared or not engine.summaries else summary_table(engine)
     result = split_shared(costs, list(config.shared), by=by, period=period, execute=engine.execute)
     t = in_period(costs, period)
     gpu = t.filter(t.x_AcceleratorHours.notnull())

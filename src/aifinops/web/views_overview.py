@@ -1,13 +1,20 @@
-"""The overview route's answer: totals, trend by cloud, AI share, top movers and KPIs."""
+"""The overview route's answer: totals, trend by cloud, AI share, top movers and KPIs.
+
+Cost figures come from the lake's daily summary (:mod:`aifinops.analyze.summary`), which
+gives the same sums as the raw rows from a table ~25× smaller.
+"""
 
 from __future__ import annotations
 
 from decimal import Decimal
 from typing import Any
 
+import ibis.expr.types as ir
+
 from aifinops.analyze import Period, gpu_usage, spend
 from aifinops.analyze.phases import WasteThresholds
 from aifinops.analyze.report_rows import ratio, total
+from aifinops.analyze.summary import on_summary
 from aifinops.lake import Engine
 from aifinops.web.views import Row, period_label
 from aifinops.web.views_ml import has_signals, idle_share
@@ -23,7 +30,12 @@ def overview(
     """Return the overview of ``period``: totals, monthly trend per provider, the
     accelerator share, the top movers (last month vs the one before) and the KPIs
     (``thresholds`` classify GPU telemetry for the idle-GPU share)."""
-    costs = engine.costs()
+    return on_summary(engine, lambda costs: _overview(engine, costs, period, thresholds))
+
+
+def _overview(
+    engine: Engine, costs: ir.Table, period: Period | None, thresholds: WasteThresholds | None
+) -> Row:
     whole = engine.execute(spend(costs, by=[], period=period)).to_pylist()
     totals = {k: whole[0][k] if whole else None for k in _TOTALS}
     trend_rows = engine.execute(spend(costs, by=["month", "provider"], period=period)).to_pylist()
@@ -38,8 +50,8 @@ def overview(
         "totals": totals,
         "trend": trend,
         "ai": _ai(accelerator, totals["effective_cost"], kinds),
-        "movers": movers(engine, sorted({r["month"] for r in trend_rows})),
-        "kpis": kpis(engine, period=period, totals=totals, thresholds=thresholds),
+        "movers": movers(engine, sorted({r["month"] for r in trend_rows}), costs=costs),
+        "kpis": kpis(engine, period=period, totals=totals, thresholds=thresholds, costs=costs),
     }
 
 
@@ -65,16 +77,18 @@ def previous_month(month: str) -> str:
     return f"{year - 1}-12" if number == 1 else f"{year}-{number - 1:02d}"
 
 
-def movers(engine: Engine, months: list[str]) -> list[Row]:
+def movers(engine: Engine, months: list[str], *, costs: ir.Table | None = None) -> list[Row]:
     """Return the services whose effective cost changed most from the month before the
-    last of ``months`` to the last, largest absolute change first (at most :data:`MOVERS`)."""
+    last of ``months`` to the last, largest absolute change first (at most :data:`MOVERS`).
+
+    ``costs``: the table to read (the engine's raw rows when None; its summary gives the same).
+    """
     if not months:
         return []
     current = months[-1]
     before = previous_month(current)
-    expr = spend(
-        engine.costs(), by=["month", "service", "provider"], period=Period(before, current)
-    )
+    table = engine.costs() if costs is None else costs
+    expr = spend(table, by=["month", "service", "provider"], period=Period(before, current))
     cost: dict[tuple[Any, Any], dict[str, Decimal]] = {}
     for r in engine.execute(expr).to_pylist():
         cost.setdefault((r["service"], r["provider"]), {})[r["month"]] = r["effective_cost"]
@@ -102,6 +116,7 @@ def kpis(
     period: Period | None,
     totals: Row,
     thresholds: WasteThresholds | None = None,
+    costs: ir.Table | None = None,
 ) -> Row:
     """Return the allocatable share, effective savings rate, idle-GPU share and effective
     $/GPU-hour.
@@ -115,8 +130,9 @@ def kpis(
     """
     from aifinops.allocate import tag_coverage
 
-    coverage = engine.execute(tag_coverage(engine.costs(), by=[], period=period)).to_pylist()
-    usage = engine.execute(gpu_usage(engine.costs(), period=period)).to_pylist()
+    table = engine.costs() if costs is None else costs
+    coverage = engine.execute(tag_coverage(table, by=[], period=period)).to_pylist()
+    usage = engine.execute(gpu_usage(table, period=period)).to_pylist()
     hours, cost = total(usage, "accelerator_hours"), total(usage, "effective_cost")
     savings, listed = totals.get("savings"), totals.get("list_cost")
     return {
