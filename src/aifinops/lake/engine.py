@@ -167,6 +167,7 @@ def normalise_types(table: pa.Table) -> pa.Table:
 def _connect_duckdb() -> Any:
     con = ibis.duckdb.connect()
     con.raw_sql("SET TimeZone='UTC'")
+    con.raw_sql("SET enable_progress_bar=false")  # NOTE: else long queries draw on stdout
     return con
 
 
