@@ -205,3 +205,12 @@ def test_pyspark_summary_gives_the_duckdb_answers(
     assert overview(spark, period=period) == overview(raw, period=period)
     args: dict[str, Any] = {"by": ["provider", "team"], "filters": [("gpu_model", None)]}
     assert views.explore(spark, **args) == views.explore(raw, **args)
+
+
+def test_an_empty_lake_summarises_to_nothing(tmp_path: Path) -> None:
+    engine = connect(Lake.open(tmp_path / "empty"))
+    table = summary_table(engine)
+    counted = engine.execute(table.aggregate(n=table.count())).to_pylist()
+    assert counted == [{"n": 0}]
+    assert overview(engine)["totals"]["effective_cost"] is None
+    engine.close()

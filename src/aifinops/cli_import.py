@@ -166,12 +166,13 @@ def _store(
     target = Lake.open(load_settings(lake=lake).lake)
     files = {path.name: path for path in paths}
     return [
-        _result(write_signal(target, table, source, data, files=[files[source]]))
+        import_result(write_signal(target, table, source, data, files=[files[source]]))
         for source, data in tables.items()
     ]
 
 
-def _result(manifest: SignalManifest) -> dict[str, Any]:
+def import_result(manifest: SignalManifest) -> dict[str, Any]:
+    """Return the result row (:data:`RESULT_COLUMNS`) of one imported source."""
     return {
         "source": manifest.source,
         "table": manifest.table,

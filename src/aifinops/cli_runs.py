@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from aifinops.cli_import import IMPORT_FORMATS, RESULT_COLUMNS, ImportFormatOpt
+from aifinops.cli_import import IMPORT_FORMATS, RESULT_COLUMNS, ImportFormatOpt, import_result
 from aifinops.cli_options import EngineOpt, LakeOpt
 from aifinops.cli_output import check_format, errors, progress_bar
 from aifinops.cli_report_output import REPORT_FORMATS, ReportFormatOpt, View, show, show_views
@@ -25,7 +25,6 @@ from aifinops.errors import BadInputError
 
 if TYPE_CHECKING:
     from aifinops.lake import Engine
-    from aifinops.signals.store import SignalManifest
 
 #: The ledger's columns in the terminal and Markdown (JSON and CSV carry every column).
 LEDGER_VIEW = View.of(
@@ -111,7 +110,7 @@ def import_runs(
         written.append(write_signal(target, "run_metrics", source, metrics))
     experiments = len(set(runs.column("experiment").to_pylist()))
     note = f"{runs.num_rows:,} runs in {experiments} experiment(s) from {public_uri(resolved)}"
-    show([_result(m) for m in written], RESULT_COLUMNS, fmt, notes=[note])
+    show([import_result(m) for m in written], RESULT_COLUMNS, fmt, notes=[note])
 
 
 def source_slug(uri: str) -> str:
@@ -265,14 +264,3 @@ def _engine(lake: Path | None, engine: str | None) -> Engine:
 
     settings = load_settings(lake=lake, engine=engine)
     return connect(Lake.open(settings.lake, create=False), engine=settings.engine)
-
-
-def _result(manifest: SignalManifest) -> dict[str, Any]:
-    return {
-        "source": manifest.source,
-        "table": manifest.table,
-        "rows": manifest.rows,
-        "first": manifest.min_timestamp,
-        "last": manifest.max_timestamp,
-        "status": "unchanged" if manifest.unchanged else "written",
-    }

@@ -12,13 +12,13 @@ Thin over :mod:`aifinops.analyze.units`, :mod:`aifinops.analyze.storage` and
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
 
-from aifinops.cli_options import EngineOpt, LakeOpt, PeriodOpt
+from aifinops.cli_options import EngineOpt, LakeOpt, PeriodOpt, parse_gpu_hour_price
 from aifinops.cli_output import check_format, err, errors
 from aifinops.cli_report_output import REPORT_FORMATS, ReportFormatOpt, View, show, show_views
 from aifinops.errors import BadInputError
@@ -118,7 +118,7 @@ def report_units(
         check_format(fmt, REPORT_FORMATS)
         dims = [d.strip() for d in by.split(",") if d.strip()]
         cut = None if grain.strip().lower() == "none" else grain.strip().lower()
-        chosen, price = parse_period(period), _price(gpu_hour_price)
+        chosen, price = parse_period(period), parse_gpu_hour_price(gpu_hour_price)
         settings, con = _connect(lake, engine)
         has_runs = bool(signal_files(con.lake, "runs"))
         report = unit_costs(
@@ -182,24 +182,6 @@ def _display(row: Row) -> Row:
         elif key in _COUNTS:
             shown[key] = int(value) if value == value.to_integral_value() else float(f"{value:.4f}")
     return shown
-
-
-def _price(text: str | None) -> Decimal | None:
-    """Parse ``--gpu-hour-price`` (a non-negative decimal number)."""
-    if text is None:
-        return None
-    try:
-        value = Decimal(text.strip())
-    except InvalidOperation:
-        value = Decimal(-1)
-    if not value.is_finite() or value < 0:
-        raise BadInputError(
-            f"bad GPU-hour price {text!r}",
-            column="--gpu-hour-price",
-            expected="a non-negative number of USD, e.g. 3.50",
-            fix="pass --gpu-hour-price 3.50",
-        )
-    return value
 
 
 def _limited(rows: list[Row], limit: int) -> list[Row]:

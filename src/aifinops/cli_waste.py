@@ -8,14 +8,13 @@ Thin over :mod:`aifinops.analyze.waste`; prints ``table`` (default), ``json``, `
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from pydantic import ValidationError
 
 from aifinops.cli_catalog import CatalogDirOpt
-from aifinops.cli_options import EngineOpt, LakeOpt, PeriodOpt
+from aifinops.cli_options import EngineOpt, LakeOpt, PeriodOpt, parse_gpu_hour_price
 from aifinops.cli_output import check_format, errors
 from aifinops.cli_report_output import REPORT_FORMATS, ReportFormatOpt, View, show, show_views
 from aifinops.errors import BadInputError
@@ -116,7 +115,8 @@ def report_waste(
 
     with errors():
         check_format(fmt, REPORT_FORMATS)
-        dims, chosen, price = parse_waste_by(by), parse_period(period), _price(gpu_hour_price)
+        dims, chosen = parse_waste_by(by), parse_period(period)
+        price = parse_gpu_hour_price(gpu_hour_price)
         settings, con = _connect(lake, engine)
         options: dict[str, Any] = {
             "thresholds": _thresholds(settings, idle_util, underused_util, zombie_memory),
@@ -165,24 +165,6 @@ def _show_segments(rows: list[dict[str, Any]], fmt: str, label: str) -> None:
 def _rounded(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Return rows with floats rounded to 4 places, for the terminal and Markdown."""
     return [{k: round(v, 4) if isinstance(v, float) else v for k, v in row.items()} for row in rows]
-
-
-def _price(text: str | None) -> Decimal | None:
-    """Parse ``--gpu-hour-price`` (a non-negative decimal number)."""
-    if text is None:
-        return None
-    try:
-        value = Decimal(text.strip())
-    except InvalidOperation:
-        value = Decimal(-1)
-    if not value.is_finite() or value < 0:
-        raise BadInputError(
-            f"bad GPU-hour price {text!r}",
-            column="--gpu-hour-price",
-            expected="a non-negative number of USD, e.g. 3.50",
-            fix="pass --gpu-hour-price 3.50",
-        )
-    return value
 
 
 def _thresholds(

@@ -83,9 +83,10 @@ class Engine:
         expr = build()
         try:
             if self.name == "duckdb":
-                sql = self.backend.compile(expr)
-                self.backend.raw_sql(f'CREATE OR REPLACE TEMP TABLE "{table_name}" AS {sql}')
-                table = self.backend.table(table_name)
+                # NOTE: Ibis's drop_table emits broken SQL here ("DROP TABLE IF EXISTS" with
+                # no name); create_table registers memtables (an empty lake's costs) itself.
+                self.backend.raw_sql(f'DROP TABLE IF EXISTS "{table_name}"')
+                table = self.backend.create_table(table_name, obj=expr, temp=True)
             else:
                 table = self.table(table_name, self.execute(expr))
         except EngineError:
