@@ -1,5 +1,5 @@
-"""Splitting a staged file by partition: the streamed (sorted) path writes what the
-partitioned write does — the same rows, in the same order, with the same schema."""
+"""Splitting a staged file by partition: the bucketed path (large files) writes what the one
+partitioned write does — the same rows per partition, with the same schema."""
 
 from __future__ import annotations
 
@@ -12,10 +12,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from aifinops.ingest.pipeline import ingest
-from aifinops.lake import Lake, connect
+from aifinops.lake import Lake, connect, split_buckets
 from aifinops.lake import write as lake_write
 from aifinops.lake.duck import DuckSession
-from aifinops.lake.split_sorted import ROW_GROUP_ROWS
 from support.demo_build import FOLDER, small_demo
 
 
@@ -34,32 +33,37 @@ def staged(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return target
 
 
-def split_with(staged: Path, work: Path, stream_rows: int) -> dict[str, pa.Table]:
+def split_with(
+    staged: Path, work: Path, stream_rows: int, bucket_rows: int | None = None
+) -> dict[str, pa.Table]:
     copy = work / "staged.parquet"
     work.mkdir()
     shutil.copy(staged, copy)
     with DuckSession(memory_limit="700MB") as db:
-        found = lake_write.split(db, copy, work / "split", stream_rows=stream_rows)
+        found = lake_write.split(
+            db, copy, work / "split", stream_rows=stream_rows, bucket_rows=bucket_rows
+        )
     assert not copy.exists()
     return {key: pa.concat_tables(pq.read_table(f) for f in files) for key, files in found.items()}
 
 
-def test_the_streamed_split_writes_what_the_partitioned_write_does(
-    staged: Path, tmp_path: Path
+@pytest.mark.parametrize("bucket_rows", [100, 10**9], ids=["many-buckets", "one-bucket"])
+def test_the_bucketed_split_writes_what_the_partitioned_write_does(
+    staged: Path, tmp_path: Path, bucket_rows: int
 ) -> None:
     plain = split_with(staged, tmp_path / "plain", stream_rows=10**9)
-    streamed = split_with(staged, tmp_path / "streamed", stream_rows=0)
-    assert len(plain) > 3
-    assert sorted(plain) == sorted(streamed)
+    bucketed = split_with(staged, tmp_path / "bucketed", stream_rows=0, bucket_rows=bucket_rows)
     source = pq.read_table(staged)
+    assert len(plain) > 3
+    assert sorted(plain) == sorted(bucketed)
     for key, table in plain.items():
-        mine = streamed[key]
+        mine = bucketed[key]
         assert mine.schema == table.schema, key
-        # The same rows (DuckDB's partitioned write does not keep their order)…
         assert sorted(map(repr, mine.to_pylist())) == sorted(map(repr, table.to_pylist())), key
-        # …and the streamed split keeps them in the staged file's order.
-        assert mine.equals(_rows_of_partition(source, mine).cast(mine.schema)), key
-    assert sum(t.num_rows for t in streamed.values()) == source.num_rows
+        # Every row of the partition, and only those.
+        expected = _rows_of_partition(source, mine).cast(mine.schema)
+        assert sorted(map(repr, mine.to_pylist())) == sorted(map(repr, expected.to_pylist()))
+    assert sum(t.num_rows for t in bucketed.values()) == source.num_rows
 
 
 def _rows_of_partition(source: pa.Table, partition: pa.Table) -> pa.Table:
@@ -74,22 +78,11 @@ def _rows_of_partition(source: pa.Table, partition: pa.Table) -> pa.Table:
     return source.filter(keep)
 
 
-def test_streamed_partition_files_have_full_row_groups(staged: Path, tmp_path: Path) -> None:
-    copy = tmp_path / "staged.parquet"
-    shutil.copy(staged, copy)
-    with DuckSession() as db:
-        found = lake_write.split(db, copy, tmp_path / "split", stream_rows=0)
-    for files in found.values():
-        assert len(files) == 1
-        meta = pq.ParquetFile(files[0]).metadata
-        sizes = [meta.row_group(i).num_rows for i in range(meta.num_row_groups)]
-        assert all(n == ROW_GROUP_ROWS for n in sizes[:-1]), sizes
-
-
-def test_an_ingest_through_the_streamed_split_gives_the_same_lake(
+def test_an_ingest_through_the_bucketed_split_gives_the_same_lake(
     tmp_path: Path, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A FOCUS file spanning several partitions, ingested with each split path."""
+    """A FOCUS file spanning several partitions, ingested with each split path (the
+    bucketed one with 100-row buckets)."""
     import duckdb
 
     out = tmp_path_factory.getbasetemp() / FOLDER / "out" / "focus"
@@ -101,8 +94,9 @@ def test_an_ingest_through_the_streamed_split_gives_the_same_lake(
         "(FORMAT csv, HEADER true)"
     )
     sums = []
-    for name, limit in (("plain", 10**9), ("streamed", 0)):
+    for name, limit in (("plain", 10**9), ("bucketed", 0)):
         monkeypatch.setattr(lake_write, "STREAM_ROWS", limit)
+        monkeypatch.setattr(split_buckets, "BUCKET_ROWS", 100)
         lake = Lake.open(tmp_path / name)
         report = ingest([export], lake)
         engine = connect(lake)

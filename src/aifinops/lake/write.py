@@ -20,7 +20,7 @@ import pyarrow.parquet as pq
 from aifinops.errors import LakeError
 from aifinops.lake.duck import DuckSession, quote_literal
 from aifinops.lake.manifest import Manifest
-from aifinops.lake.split_sorted import split_sorted
+from aifinops.lake.split_buckets import split_in_buckets
 from aifinops.lake.store import Lake
 
 log = logging.getLogger(__name__)
@@ -52,29 +52,36 @@ def stage(session: DuckSession, query: str, target: Path) -> None:
     session.execute(f"COPY ({query}) TO {quote_literal(str(target))} ({_PARQUET})")
 
 
-#: Staged files with more rows than this are split by :mod:`aifinops.lake.split_sorted`.
+#: Staged files with more rows than this are split by :mod:`aifinops.lake.split_buckets`.
 STREAM_ROWS = 2_000_000
 
 
 def split(
-    session: DuckSession, staged: Path, directory: Path, *, stream_rows: int | None = None
+    session: DuckSession,
+    staged: Path,
+    directory: Path,
+    *,
+    stream_rows: int | None = None,
+    bucket_rows: int | None = None,
 ) -> dict[str, list[Path]]:
     """Divide a staged file that spans several partitions; return its files by partition hash.
 
-    Files of more than ``stream_rows`` rows are sorted by partition and streamed
-    (:func:`aifinops.lake.split_sorted.split_sorted`): DuckDB's partitioned write runs out of
-    the ingest's memory cap on ~10M rows. Smaller ones take one partitioned write (faster).
-    ``stream_rows`` defaults to :data:`STREAM_ROWS`.
+    Files of more than ``stream_rows`` rows (default :data:`STREAM_ROWS`) are first spread
+    over buckets of about ``bucket_rows`` rows
+    (:func:`aifinops.lake.split_buckets.split_in_buckets`): DuckDB's partitioned write runs
+    out of the ingest's memory cap on ~10M rows. Smaller ones take one partitioned write.
     """
-    limit = STREAM_ROWS if stream_rows is None else stream_rows
-    if pq.ParquetFile(staged).metadata.num_rows > limit:
-        found = split_sorted(
+    rows = pq.ParquetFile(staged).metadata.num_rows
+    if rows > (STREAM_ROWS if stream_rows is None else stream_rows):
+        found = split_in_buckets(
             session,
             staged,
             directory,
+            rows=rows,
             hash_sql=partition_hash_sql(),
             column=PARTITION_COLUMN,
             parquet_options=_PARQUET,
+            bucket_rows=bucket_rows,
         )
         staged.unlink()
         return found
