@@ -25,7 +25,7 @@ from aifinops.lake.duck import DuckSession
 from aifinops.lake.write import split
 
 
-def run(staged: Path, work: Path, stream_rows: int | None) -> str:
+def run(staged: Path, work: Path, bucket_above: int | None) -> str:
     """Split a copy of ``staged`` in ``work``; return what happened."""
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
@@ -34,7 +34,7 @@ def run(staged: Path, work: Path, stream_rows: int | None) -> str:
     started = time.perf_counter()
     try:
         with DuckSession(memory_limit=MEMORY_LIMIT, temp_directory=str(work / "spill")) as db:
-            found = split(db, copy, work / "split", stream_rows=stream_rows)
+            found = split(db, copy, work / "split", bucket_above=bucket_above)
     except Exception as exc:  # noqa: BLE001 - the reference is expected to fail on big files
         return f"failed after {time.perf_counter() - started:.0f} s: {str(exc).splitlines()[0]}"
     seconds = time.perf_counter() - started

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -20,7 +20,6 @@ import pyarrow.parquet as pq
 from aifinops.errors import LakeError
 from aifinops.lake.duck import DuckSession, quote_literal
 from aifinops.lake.manifest import Manifest
-from aifinops.lake.split_buckets import split_in_buckets
 from aifinops.lake.store import Lake
 
 log = logging.getLogger(__name__)
@@ -52,8 +51,10 @@ def stage(session: DuckSession, query: str, target: Path) -> None:
     session.execute(f"COPY ({query}) TO {quote_literal(str(target))} ({_PARQUET})")
 
 
-#: Staged files with more rows than this are split by :mod:`aifinops.lake.split_buckets`.
-STREAM_ROWS = 2_000_000
+#: Staged files of more rows than this are spread over buckets before they are split.
+BUCKET_ABOVE_ROWS = 2_000_000
+#: Rows per bucket (about: a bucket is the partitions whose hash falls in it).
+BUCKET_ROWS = 1_000_000
 
 
 def split(
@@ -61,40 +62,53 @@ def split(
     staged: Path,
     directory: Path,
     *,
-    stream_rows: int | None = None,
+    bucket_above: int | None = None,
     bucket_rows: int | None = None,
 ) -> dict[str, list[Path]]:
     """Divide a staged file that spans several partitions; return its files by partition hash.
 
-    Files of more than ``stream_rows`` rows (default :data:`STREAM_ROWS`) are first spread
-    over buckets of about ``bucket_rows`` rows
-    (:func:`aifinops.lake.split_buckets.split_in_buckets`): DuckDB's partitioned write runs
-    out of the ingest's memory cap on ~10M rows. Smaller ones take one partitioned write.
+    DuckDB's partitioned write keeps the rows of its open partitions in flight: under the
+    ingest's 700 MB cap it ran out of memory on a 9.7M-row file spanning 1,845 partitions
+    (and on the same rows hashed into 18 partitions), while ~1M-row files spanning ~180
+    partitions split fine. So a file of more than ``bucket_above`` rows (default
+    :data:`BUCKET_ABOVE_ROWS`) is first spread, by a hash of its partition, over buckets of
+    about ``bucket_rows`` rows (default :data:`BUCKET_ROWS`; one streaming ``COPY … WHERE``
+    pass each, a bucket at a time), and each bucket is split by the partitioned write. A
+    partition's rows all land in one bucket. (Sorting by partition and streaming the sorted
+    file out also stays in memory, but took over 9 minutes for 9.7M rows.)
     """
     rows = pq.ParquetFile(staged).metadata.num_rows
-    if rows > (STREAM_ROWS if stream_rows is None else stream_rows):
-        found = split_in_buckets(
-            session,
-            staged,
-            directory,
-            rows=rows,
-            hash_sql=partition_hash_sql(),
-            column=PARTITION_COLUMN,
-            parquet_options=_PARQUET,
-            bucket_rows=bucket_rows,
+    above = BUCKET_ABOVE_ROWS if bucket_above is None else bucket_above
+    buckets = 1 if rows <= above else -(-rows // (bucket_rows or BUCKET_ROWS))
+    directory.mkdir(parents=True, exist_ok=True)
+    for k, part in enumerate(_buckets(session, staged, directory, buckets)):
+        session.execute(
+            f"COPY (SELECT *, {partition_hash_sql()} AS {PARTITION_COLUMN} "
+            f"FROM read_parquet({quote_literal(str(part))})) "
+            f"TO {quote_literal(str(directory / f'bucket-{k}'))} "
+            f"({_PARQUET}, PARTITION_BY ({PARTITION_COLUMN}))"
         )
-        staged.unlink()
-        return found
-    session.execute(
-        f"COPY (SELECT *, {partition_hash_sql()} AS {PARTITION_COLUMN} "
-        f"FROM read_parquet({quote_literal(str(staged))})) TO {quote_literal(str(directory))} "
-        f"({_PARQUET}, PARTITION_BY ({PARTITION_COLUMN}))"
-    )
-    staged.unlink()
-    return {
-        path.name.split("=", 1)[1]: sorted(path.glob("*.parquet"))
-        for path in directory.glob(f"{PARTITION_COLUMN}=*")
-    }
+        part.unlink()
+    staged.unlink(missing_ok=True)
+    found: dict[str, list[Path]] = {}
+    for path in sorted(directory.glob(f"bucket-*/{PARTITION_COLUMN}=*")):
+        found.setdefault(path.name.split("=", 1)[1], []).extend(sorted(path.glob("*.parquet")))
+    return found
+
+
+def _buckets(session: DuckSession, staged: Path, directory: Path, buckets: int) -> Iterator[Path]:
+    """Yield ``staged`` itself (one bucket), or each bucket's file as it is written."""
+    if buckets == 1:
+        yield staged
+        return
+    source = f"read_parquet({quote_literal(str(staged))})"
+    for k in range(buckets):
+        part = directory / f"bucket-{k}.parquet"
+        session.execute(
+            f"COPY (SELECT * FROM {source} WHERE hash({partition_hash_sql()}) % {buckets} = {k}) "
+            f"TO {quote_literal(str(part))} ({_PARQUET})"
+        )
+        yield part
 
 
 @dataclass(frozen=True)

@@ -50,8 +50,8 @@ def _overview(
         "totals": totals,
         "trend": trend,
         "ai": _ai(accelerator, totals["effective_cost"], kinds),
-        "movers": movers(engine, sorted({r["month"] for r in trend_rows}), costs=costs),
-        "kpis": kpis(engine, period=period, totals=totals, thresholds=thresholds, costs=costs),
+        "movers": movers(engine, costs, sorted({r["month"] for r in trend_rows})),
+        "kpis": kpis(engine, costs, period=period, totals=totals, thresholds=thresholds),
     }
 
 
@@ -77,18 +77,15 @@ def previous_month(month: str) -> str:
     return f"{year - 1}-12" if number == 1 else f"{year}-{number - 1:02d}"
 
 
-def movers(engine: Engine, months: list[str], *, costs: ir.Table | None = None) -> list[Row]:
-    """Return the services whose effective cost changed most from the month before the
-    last of ``months`` to the last, largest absolute change first (at most :data:`MOVERS`).
-
-    ``costs``: the table to read (the engine's raw rows when None; its summary gives the same).
-    """
+def movers(engine: Engine, costs: ir.Table, months: list[str]) -> list[Row]:
+    """Return the services whose effective cost in ``costs`` (raw rows or their summary)
+    changed most from the month before the last of ``months`` to the last, largest absolute
+    change first (at most :data:`MOVERS`)."""
     if not months:
         return []
     current = months[-1]
     before = previous_month(current)
-    table = engine.costs() if costs is None else costs
-    expr = spend(table, by=["month", "service", "provider"], period=Period(before, current))
+    expr = spend(costs, by=["month", "service", "provider"], period=Period(before, current))
     cost: dict[tuple[Any, Any], dict[str, Decimal]] = {}
     for r in engine.execute(expr).to_pylist():
         cost.setdefault((r["service"], r["provider"]), {})[r["month"]] = r["effective_cost"]
@@ -112,14 +109,14 @@ def movers(engine: Engine, months: list[str], *, costs: ir.Table | None = None) 
 
 def kpis(
     engine: Engine,
+    costs: ir.Table,
     *,
     period: Period | None,
     totals: Row,
     thresholds: WasteThresholds | None = None,
-    costs: ir.Table | None = None,
 ) -> Row:
     """Return the allocatable share, effective savings rate, idle-GPU share and effective
-    $/GPU-hour.
+    $/GPU-hour of ``costs`` (raw rows or their summary).
 
     ``allocatable_share``: the share of effective cost whose team is known (tag coverage).
     ``effective_savings_rate``: savings ÷ list cost. ``idle_gpu_share``: the share of the
@@ -130,9 +127,8 @@ def kpis(
     """
     from aifinops.allocate import tag_coverage
 
-    table = engine.costs() if costs is None else costs
-    coverage = engine.execute(tag_coverage(table, by=[], period=period)).to_pylist()
-    usage = engine.execute(gpu_usage(table, period=period)).to_pylist()
+    coverage = engine.execute(tag_coverage(costs, by=[], period=period)).to_pylist()
+    usage = engine.execute(gpu_usage(costs, period=period)).to_pylist()
     hours, cost = total(usage, "accelerator_hours"), total(usage, "effective_cost")
     savings, listed = totals.get("savings"), totals.get("list_cost")
     return {
